@@ -1,0 +1,89 @@
+"""The `milepost` command.
+
+Each command group lives beside its domain (``milepost.plans.commands``, …) and exposes
+``register(subparsers)``. A command's handler takes the parsed arguments and returns an exit
+code. Commands that need the database call `setup_django()` first; the `plan` commands
+(report, check) run on a file alone and never touch Django.
+
+Exit codes: 0 success, 1 a check found problems, 2 unusable input (unreadable file, bad
+arguments), 3 a domain rule refused the change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+Handler = Callable[[argparse.Namespace], int]
+
+# Modules that contribute commands, in the order they appear in --help.
+COMMAND_MODULES = (
+    "milepost.config.commands",  # demo, serve, migrate, createuser, worker
+    "milepost.plans.commands",  # plan report/check/import/export
+    "milepost.accounts.commands",  # token
+    "milepost.integrations.commands",  # backup, restore
+)
+
+
+class _Registrar(Protocol):
+    def __call__(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        ...
+
+
+class CommandError(Exception):
+    """A failure to print as one line (no traceback) with an exit code."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def setup_django() -> None:
+    """Configure Django for commands that need the database."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "milepost.config.settings")
+    import django
+
+    django.setup()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="milepost",
+        description="Milepost: OKRs, roadmap and delivery in one place.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # that group is not built yet
+                continue
+            raise
+        register: _Registrar = module.register
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        return handler(args)
+    except CommandError as exc:
+        print(f"milepost: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("milepost: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
