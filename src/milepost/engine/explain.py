@@ -7,6 +7,7 @@ a one-line summary a manager understands, and the terms that went into it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ class Term:
 @dataclass(frozen=True, slots=True)
 class Explanation:
     rule: str  # stable identifier of the rule applied, e.g. "progress.increase"
-    summary: str  # one sentence, e.g. "(1400 − 1200) / (2500 − 1200) = 0.1538"
+    summary: str  # one sentence, e.g. "(1400 - 1200) / (2500 - 1200) = 0.1538"
     terms: tuple[Term, ...] = ()
     notes: tuple[str, ...] = field(default=())  # clamps, fallbacks, caveats
 
@@ -31,15 +32,73 @@ class Explanation:
         return {
             "rule": self.rule,
             "summary": self.summary,
-            "terms": [
-                {"label": t.label, "value": t.value, "detail": t.detail} for t in self.terms
-            ],
+            "terms": [{"label": t.label, "value": t.value, "detail": t.detail} for t in self.terms],
             "notes": list(self.notes),
         }
 
     def as_text(self) -> str:
         lines = [self.summary]
-        lines += [f"  - {t.label}: {t.value}" + (f" ({t.detail})" if t.detail else "")
-                  for t in self.terms]
+        lines += [
+            f"  - {t.label}: {t.value}" + (f" ({t.detail})" if t.detail else "") for t in self.terms
+        ]
         lines += [f"  * {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+class LazyExplanation(Explanation):
+    """An `Explanation` whose text is built on first use.
+
+    The engine returns an explanation with every number; building the strings for tens of
+    thousands of key results up front costs more than computing the numbers, and most of them
+    are never shown. A lazy explanation keeps a zero-argument factory and behaves exactly like
+    the `Explanation` it returns: same attributes, equal to it, same hash, and it pickles as
+    the plain `Explanation`.
+    """
+
+    __slots__ = ("_state",)
+    _state: Callable[[], Explanation] | Explanation
+
+    def __init__(self, factory: Callable[[], Explanation]) -> None:
+        object.__setattr__(self, "_state", factory)
+
+    def resolve(self) -> Explanation:
+        """The plain `Explanation` (built once, then kept)."""
+        state = self._state
+        if isinstance(state, Explanation):
+            return state
+        built = state()
+        while isinstance(built, LazyExplanation):
+            built = built.resolve()
+        object.__setattr__(self, "_state", built)
+        return built
+
+    @property
+    def rule(self) -> str:
+        return self.resolve().rule
+
+    @property
+    def summary(self) -> str:
+        return self.resolve().summary
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return self.resolve().terms
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.resolve().notes
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyExplanation):
+            other = other.resolve()
+        return self.resolve() == other
+
+    def __hash__(self) -> int:
+        return hash(self.resolve())
+
+    def __repr__(self) -> str:
+        return repr(self.resolve())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        e = self.resolve()
+        return (Explanation, (e.rule, e.summary, e.terms, e.notes))
