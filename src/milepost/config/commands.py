@@ -1,0 +1,154 @@
+"""Commands that run the instance: demo, serve, migrate, createuser."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from milepost.cli import CommandError, setup_django
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="migrate, load the demo organization (once) and serve on http://127.0.0.1:8000",
+        description="Run Milepost for a first look: migrates the database (SQLite in ./var by "
+        "default), loads the demo organization if the database has none, prints the URL and a "
+        "login, and serves the app with the development server.",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    demo.add_argument("--no-serve", action="store_true", help="load the demo and exit")
+    demo.set_defaults(handler=run_demo)
+
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the production server (gunicorn) on DATABASE_URL",
+        description="Collect static files, apply migrations and run gunicorn with the "
+        "production settings (set MILEPOST_ENV=production and MILEPOST_SECRET_KEY).",
+    )
+    serve.add_argument("--bind", default=os.environ.get("MILEPOST_BIND", "127.0.0.1:8000"))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("MILEPOST_WORKERS", "2")))
+    serve.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
+    serve.set_defaults(handler=run_serve)
+
+    migrate = subparsers.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=run_migrate)
+
+    createuser = subparsers.add_parser(
+        "createuser",
+        help="create a person and (optionally) add them to an organization",
+        description="Create a user who signs in with EMAIL. The password is read from "
+        "--password, the MILEPOST_PASSWORD environment variable, or a prompt.",
+    )
+    createuser.add_argument("--email", required=True)
+    createuser.add_argument("--name", default="", help="full name")
+    createuser.add_argument("--password", help="password (prefer MILEPOST_PASSWORD or the prompt)")
+    createuser.add_argument("--org", help="organization slug to join")
+    createuser.add_argument(
+        "--role", default="member", choices=["owner", "admin", "member", "viewer"], help="role in --org"
+    )
+    createuser.add_argument("--superuser", action="store_true", help="also a Django admin superuser")
+    createuser.set_defaults(handler=run_createuser)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import call_command
+
+    from milepost.demo.loader import DEMO_LOGIN, DEMO_PASSWORD, ensure_demo
+
+    print("Applying migrations…", flush=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    created = ensure_demo(progress=lambda msg: print(f"  {msg}", flush=True))
+    print("Demo organization " + ("loaded." if created else "already present (kept as is)."))
+    url = f"http://{args.host}:{args.port}/"
+    print()
+    print(f"  Milepost is at {url}")
+    print(f"  Sign in as {DEMO_LOGIN} with password {DEMO_PASSWORD}")
+    print(f"  Admin: {url}admin/ (same login)")
+    print()
+    if args.no_serve:
+        return 0
+    call_command("runserver", f"{args.host}:{args.port}", use_reloader=False, use_threading=True)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    os.environ.setdefault("MILEPOST_ENV", "production")
+    setup_django()
+    from django.core.management import call_command
+
+    if not args.no_migrate:
+        call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    argv = [
+        gunicorn,
+        "milepost.config.wsgi:application",
+        "--bind",
+        args.bind,
+        "--workers",
+        str(args.workers),
+        "--access-logfile",
+        "-",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "20",
+    ]
+    print(f"Serving on http://{args.bind}/ with {args.workers} workers", flush=True)
+    os.execv(gunicorn, argv)  # noqa: S606 - replaces this process with gunicorn, fixed argv
+    return 0  # pragma: no cover
+
+
+def run_createuser(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from milepost.accounts.models import User
+    from milepost.errors import DomainError
+    from milepost.organizations.access import system_actor
+    from milepost.organizations.models import Organization, Role
+    from milepost.organizations.services import add_member
+
+    password = args.password or os.environ.get("MILEPOST_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise CommandError("no password: pass --password or set MILEPOST_PASSWORD")
+        password = getpass.getpass("Password: ")
+    if User.objects.filter(email__iexact=args.email).exists():
+        raise CommandError(f"a user with email {args.email} already exists", 3)
+    organization = None
+    if args.org:
+        organization = Organization.objects.active().filter(slug=args.org).first()
+        if organization is None:
+            raise CommandError(f"organization {args.org!r} not found", 3)
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise CommandError("password rejected: " + " ".join(exc.messages), 3) from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                args.email, password, full_name=args.name, is_staff=args.superuser, is_superuser=args.superuser
+            )
+            if organization is not None:
+                add_member(actor=system_actor(organization), user=user, role=Role(args.role))
+    except DomainError as exc:
+        raise CommandError(str(exc), 3) from exc
+    where = f" in {organization.slug} as {args.role}" if organization else ""
+    print(f"Created {user.email}{where}.")
+    return 0

@@ -1,0 +1,244 @@
+"""Django settings, read from the environment. Every variable is listed in README.md.
+
+Two profiles: development (the default: DEBUG on, SQLite in ./var, console email) and
+production (``MILEPOST_ENV=production``: DEBUG off, secure cookies, HSTS, a required secret).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+
+SRC_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = SRC_DIR.parent.parent
+VAR_DIR = Path(os.environ.get("MILEPOST_VAR_DIR", PROJECT_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+MILEPOST_ENV = os.environ.get("MILEPOST_ENV", "development")
+PRODUCTION = MILEPOST_ENV == "production"
+TESTING = env_bool("MILEPOST_TESTING", "pytest" in sys.modules)
+DEBUG = env_bool("MILEPOST_DEBUG", not PRODUCTION)
+
+
+def _secret_key() -> str:
+    configured = os.environ.get("MILEPOST_SECRET_KEY")
+    if configured:
+        return configured
+    if PRODUCTION:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("MILEPOST_SECRET_KEY must be set when MILEPOST_ENV=production")
+    # Development: a random key kept in ./var so sessions survive restarts.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        import secrets
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("MILEPOST_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("MILEPOST_CSRF_TRUSTED_ORIGINS", "")
+BASE_URL = os.environ.get("MILEPOST_BASE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "milepost.accounts",
+    "milepost.organizations",
+    "milepost.okrs",
+    "milepost.roadmap",
+    "milepost.work",
+    "milepost.audit",
+    "milepost.reports",
+    "milepost.plans",
+    "milepost.integrations",
+    "milepost.api",
+    "milepost.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "milepost.audit.middleware.RequestIdMiddleware",
+]
+
+ROOT_URLCONF = "milepost.config.urls"
+WSGI_APPLICATION = "milepost.config.wsgi.application"
+ASGI_APPLICATION = "milepost.config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
+]
+
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'milepost.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        conn_max_age=int(os.environ.get("MILEPOST_DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers proceed during a write; IMMEDIATE avoids lock upgrades (deadlocks).
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+            " PRAGMA foreign_keys=ON;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if not TESTING:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("MILEPOST_STATIC_ROOT", VAR_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        if os.environ.get("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "MILEPOST_TASKS_BACKEND",
+            "django.tasks.backends.immediate.ImmediateBackend" if TESTING
+            else "django_tasks_db.DatabaseBackend",
+        )
+    }
+}
+
+EMAIL_BACKEND = os.environ.get(
+    "MILEPOST_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("MILEPOST_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("MILEPOST_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("MILEPOST_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("MILEPOST_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("MILEPOST_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("MILEPOST_EMAIL_FROM", "milepost@localhost")
+
+# Security. Production turns everything on; development keeps http://127.0.0.1 usable.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = env_bool("MILEPOST_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = env_bool("MILEPOST_SECURE_COOKIES", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("MILEPOST_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_SSL_REDIRECT = env_bool("MILEPOST_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Key used to encrypt stored secrets (data-source headers, webhook secrets); derived from
+# SECRET_KEY when unset.
+FIELD_ENCRYPTION_KEY = os.environ.get("MILEPOST_FIELD_ENCRYPTION_KEY", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("MILEPOST_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+NINJA_PAGINATION_PER_PAGE = 50

@@ -1,0 +1,45 @@
+"""Shared fixtures. Factories live in tests/factories.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from milepost.organizations.access import Actor, actor_for
+from milepost.organizations.models import Organization, Role
+from tests import factories
+
+
+@pytest.fixture
+def org(db: None) -> Organization:
+    return factories.make_org("Acme", "acme")
+
+
+@pytest.fixture
+def other_org(db: None) -> Organization:
+    return factories.make_org("Globex", "globex")
+
+
+@pytest.fixture
+def owner(org: Organization) -> Actor:
+    user = factories.make_member(org, Role.OWNER, "owner@acme.test")
+    return actor_for(user, org)
+
+
+@pytest.fixture
+def admin(org: Organization) -> Actor:
+    return actor_for(factories.make_member(org, Role.ADMIN, "admin@acme.test"), org)
+
+
+@pytest.fixture
+def member(org: Organization) -> Actor:
+    return actor_for(factories.make_member(org, Role.MEMBER, "member@acme.test"), org)
+
+
+@pytest.fixture
+def viewer(org: Organization) -> Actor:
+    return actor_for(factories.make_member(org, Role.VIEWER, "viewer@acme.test"), org)
+
+
+@pytest.fixture
+def outsider(other_org: Organization) -> Actor:
+    return actor_for(factories.make_member(other_org, Role.OWNER, "owner@globex.test"), other_org)
