@@ -1,0 +1,595 @@
+"""Plan health: where the OKRs and the roadmap disagree, as findings with stable codes.
+
+Each finding has a code, a severity, a message a manager understands and the keys of the
+objects involved (``objective:<key>``, ``kr:<objective>/<kr>``, ``initiative:<key>``,
+``milestone:<key>``, ``team:<key>``, ``cycle:<key>``).
+
+========================== ======== =========================================================
+code                       severity fires when
+========================== ======== =========================================================
+dependency-cycle           error    dependencies loop (one finding per loop, naming every item)
+alignment-cycle            error    objective alignment loops
+dependency-violated        error    planned dates break a dependency (both ends have dates)
+schedule-past-due          error    planned to end in time, but the earliest possible finish
+                                    through the dependency chain is after a linked key
+                                    result's due date (also milestones a key result counts)
+initiative-late            warning  planned end after the due date of a linked key result
+kr-uncovered               warning  no initiative works on the key result (not for
+                                    ``milestones`` key results, done ones, or ones an
+                                    objective aligns to)
+initiative-unaligned       warning  an open initiative linked to no key result
+team-over-capacity         warning  committed effort above the team's capacity in some
+                                    current or future week (the weeks are named)
+output-without-outcome     warning  an initiative done, or with >= 80% of its tasks done,
+                                    while a linked key result is off track
+kr-stale                   warning  active cycle and objective, no check-in for more than
+                                    14 days (counted from the cycle start when there is none)
+objective-without-krs      warning  an open objective with no key result (unless it rolls
+                                    up aligned objectives instead)
+team-too-many-objectives   warning  more than 5 open objectives for one team in one cycle
+linked-to-closed-objective warning  open work (or an open objective) aligned to a key result
+                                    or objective that is closed or cancelled
+over-budget                warning  logged hours or actual cost above plan
+objective-too-many-krs     info     more than 5 key results on one objective
+========================== ======== =========================================================
+
+Thresholds (stale days, 80%, 5 and 5) are organization settings (`EngineSettings`).
+Cancelled initiatives are ignored by every check; done initiatives only count for
+``output-without-outcome`` and ``team-over-capacity``. Objectives and key results in closed
+cycles, and closed or cancelled objectives, are not checked themselves.
+Findings come sorted by severity (errors first), then code, then objects.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from milepost.engine.capacity import weekly_load
+from milepost.engine.errors import AlignmentCycleError
+from milepost.engine.model import (
+    CycleState,
+    DependencyType,
+    InitiativeInput,
+    InitiativeStatus,
+    KeyResultInput,
+    KeyResultKind,
+    ObjectiveInput,
+    ObjectiveState,
+    Plan,
+    RollupMode,
+    Severity,
+    Status,
+)
+from milepost.engine.results import Finding, OkrReport, Schedule
+from milepost.engine.schedule import LINK_TYPE_CODES, dependency_loops
+
+SEVERITY: dict[str, Severity] = {
+    "dependency-cycle": Severity.ERROR,
+    "alignment-cycle": Severity.ERROR,
+    "dependency-violated": Severity.ERROR,
+    "schedule-past-due": Severity.ERROR,
+    "initiative-late": Severity.WARNING,
+    "kr-uncovered": Severity.WARNING,
+    "initiative-unaligned": Severity.WARNING,
+    "team-over-capacity": Severity.WARNING,
+    "output-without-outcome": Severity.WARNING,
+    "kr-stale": Severity.WARNING,
+    "objective-without-krs": Severity.WARNING,
+    "team-too-many-objectives": Severity.WARNING,
+    "linked-to-closed-objective": Severity.WARNING,
+    "over-budget": Severity.WARNING,
+    "objective-too-many-krs": Severity.INFO,
+}
+
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_OPEN_OBJECTIVE = frozenset({ObjectiveState.DRAFT, ObjectiveState.ACTIVE})
+_CLOSED_OBJECTIVE = frozenset({ObjectiveState.CLOSED, ObjectiveState.CANCELLED})
+_TYPE_NAMES = {
+    DependencyType.FS: "finish-to-start",
+    DependencyType.SS: "start-to-start",
+    DependencyType.FF: "finish-to-finish",
+    DependencyType.SF: "start-to-finish",
+}
+
+
+def _finding(code: str, message: str, objects: Iterable[str]) -> Finding:
+    return Finding(code=code, severity=SEVERITY[code], message=message, objects=tuple(objects))
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in their stable order: severity (errors first), code, objects, message."""
+    return sorted(
+        findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.code, f.objects, f.message)
+    )
+
+
+class _Context:
+    """Lookups shared by the checks, built once per call."""
+
+    def __init__(self, plan: Plan, as_of: date, okr: OkrReport) -> None:
+        self.plan = plan
+        self.as_of = as_of
+        self.okr = okr
+        self.settings = plan.settings
+        self.objectives = {o.key: o for o in plan.objectives}
+        self.key_results = {kr.key: kr for kr in plan.key_results}
+        self.cycles = {c.key: c for c in plan.cycles}
+        self.teams = {t.key: t for t in plan.teams}
+        self.initiatives = {i.key: i for i in plan.initiatives}
+        self.open_initiatives = [
+            i for i in plan.initiatives if i.status != InitiativeStatus.CANCELLED
+        ]
+        self.krs_by_objective: dict[str, list[KeyResultInput]] = defaultdict(list)
+        for kr in plan.key_results:
+            self.krs_by_objective[kr.objective_key].append(kr)
+        # Key results and objectives that other objectives align to.
+        self.aligned_krs: set[str] = set()
+        self.aligned_objectives: set[str] = set()
+        for objective in plan.objectives:
+            if objective.state == ObjectiveState.CANCELLED:
+                continue
+            for link in objective.aligns_to:
+                if link.parent_key_result is not None:
+                    self.aligned_krs.add(link.parent_key_result)
+                    parent = self.key_results.get(link.parent_key_result)
+                    if parent is not None:
+                        self.aligned_objectives.add(parent.objective_key)
+                if link.parent_objective is not None:
+                    self.aligned_objectives.add(link.parent_objective)
+
+    def cycle_closed(self, objective: ObjectiveInput) -> bool:
+        cycle = self.cycles.get(objective.cycle_key)
+        return cycle is not None and cycle.state == CycleState.CLOSED
+
+    def objective_checked(self, objective: ObjectiveInput | None) -> bool:
+        """Objectives (and their key results) that health checks look at."""
+        return (
+            objective is not None
+            and objective.state in _OPEN_OBJECTIVE
+            and not self.cycle_closed(objective)
+        )
+
+    def kr_status(self, key: str) -> Status | None:
+        result = self.okr.key_results.get(key)
+        return result.status if result is not None else None
+
+
+def _initiative_label(initiative: InitiativeInput) -> str:
+    return f'initiative "{initiative.title}" ({initiative.key})'
+
+
+def _kr_label(kr: KeyResultInput) -> str:
+    return f'key result "{kr.title}" ({kr.key})'
+
+
+def _objective_label(objective: ObjectiveInput) -> str:
+    return f'objective "{objective.title}" ({objective.key})'
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if abs(n) == 1 else f"{n} {word}s"
+
+
+def _days(n: int) -> str:
+    return _count(n, "day")
+
+
+# --- OKR-side checks ------------------------------------------------------------------------
+
+
+def _check_objectives(ctx: _Context) -> list[Finding]:
+    findings: list[Finding] = []
+    settings = ctx.settings
+    per_team_cycle: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for objective in ctx.plan.objectives:
+        if not ctx.objective_checked(objective):
+            continue
+        okey = f"objective:{objective.key}"
+        krs = ctx.krs_by_objective.get(objective.key, [])
+        rolls_up_children = (
+            settings.rollup != RollupMode.KEY_RESULTS and objective.key in ctx.aligned_objectives
+        )
+        if not krs and not rolls_up_children:
+            findings.append(
+                _finding(
+                    "objective-without-krs",
+                    f"{_capital(_objective_label(objective))} has no key results, so there "
+                    "is no way to tell whether it is achieved.",
+                    [okey],
+                )
+            )
+        if len(krs) > settings.max_key_results_per_objective:
+            findings.append(
+                _finding(
+                    "objective-too-many-krs",
+                    f"{_capital(_objective_label(objective))} has {len(krs)} key results "
+                    f"(more than {settings.max_key_results_per_objective}): focus on the few "
+                    "that matter most.",
+                    [okey],
+                )
+            )
+        if objective.team_key is not None:
+            per_team_cycle[(objective.team_key, objective.cycle_key)].append(objective.key)
+    for (team_key, cycle_key), keys in sorted(per_team_cycle.items()):
+        if len(keys) > settings.max_objectives_per_team:
+            team = ctx.teams.get(team_key)
+            name = team.name if team is not None else team_key
+            findings.append(
+                _finding(
+                    "team-too-many-objectives",
+                    f'Team "{name}" has {len(keys)} objectives in cycle {cycle_key} (more '
+                    f"than {settings.max_objectives_per_team}): too many goals means none "
+                    "gets real focus.",
+                    [f"team:{team_key}", f"cycle:{cycle_key}"]
+                    + [f"objective:{k}" for k in sorted(keys)],
+                )
+            )
+    return findings
+
+
+def _check_key_results(ctx: _Context, linked: set[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    stale_after = ctx.settings.stale_after_days
+    for kr in ctx.plan.key_results:
+        objective = ctx.objectives.get(kr.objective_key)
+        if objective is None or not ctx.objective_checked(objective):
+            continue
+        kkey = f"kr:{kr.key}"
+        status = ctx.kr_status(kr.key)
+        if (
+            kr.kind != KeyResultKind.MILESTONES
+            and kr.key not in linked
+            and kr.key not in ctx.aligned_krs
+            and status != Status.DONE
+        ):
+            findings.append(
+                _finding(
+                    "kr-uncovered",
+                    f"No initiative works on {_kr_label(kr)}: nothing in the roadmap moves it.",
+                    [kkey],
+                )
+            )
+        cycle = ctx.cycles.get(objective.cycle_key)
+        if (
+            cycle is not None
+            and cycle.state == CycleState.ACTIVE
+            and objective.state == ObjectiveState.ACTIVE
+            and kr.kind != KeyResultKind.MILESTONES
+            and status != Status.DONE
+            and ctx.as_of >= kr.window_start
+        ):
+            last = max((c.on for c in kr.checkins if c.on <= ctx.as_of), default=None)
+            since = last if last is not None else kr.window_start
+            quiet = (ctx.as_of - since).days
+            if quiet > stale_after:
+                when = f"since {last.isoformat()}" if last is not None else "since the cycle began"
+                findings.append(
+                    _finding(
+                        "kr-stale",
+                        f"{_capital(_kr_label(kr))} has had no check-in {when} "
+                        f"({_days(quiet)}, more than {stale_after}): its numbers may be "
+                        "out of date.",
+                        [kkey],
+                    )
+                )
+    return findings
+
+
+def _check_alignment(ctx: _Context) -> list[Finding]:
+    # Imported here: the roll-up lives in the OKR half of the engine.
+    from milepost.engine.rollup import alignment_order
+
+    try:
+        alignment_order(ctx.plan.objectives, ctx.plan.key_results)
+    except AlignmentCycleError as error:
+        nodes = error.nodes
+        objects = [
+            f"objective:{n}" if n in ctx.objectives else f"kr:{n}" if n in ctx.key_results else n
+            for n in nodes
+        ]
+        loop = " -> ".join([*nodes, nodes[0]]) if nodes else "?"
+        return [
+            _finding(
+                "alignment-cycle",
+                f"Objectives align to each other in a loop ({loop}), so their progress "
+                "cannot roll up. Remove one of the alignment links.",
+                objects,
+            )
+        ]
+    return []
+
+
+# --- roadmap-side checks --------------------------------------------------------------------
+
+
+def _check_initiatives(ctx: _Context, schedule: Schedule | None) -> list[Finding]:
+    findings: list[Finding] = []
+    done_share = ctx.settings.output_done_share
+    for initiative in ctx.open_initiatives:
+        ikey = f"initiative:{initiative.key}"
+        done = initiative.status == InitiativeStatus.DONE
+        links = [link for link in initiative.key_results if link.key_result in ctx.key_results]
+        if not links and not done:
+            findings.append(
+                _finding(
+                    "initiative-unaligned",
+                    f"{_capital(_initiative_label(initiative))} is linked to no key result: "
+                    "it serves no outcome, so question whether it should be done now.",
+                    [ikey],
+                )
+            )
+        mostly_done = done or (
+            initiative.tasks_total > 0
+            and initiative.tasks_done >= done_share * initiative.tasks_total
+        )
+        scheduled = schedule.items.get(initiative.key) if schedule is not None else None
+        for link in links:
+            kr = ctx.key_results[link.key_result]
+            objective = ctx.objectives.get(kr.objective_key)
+            kkey = f"kr:{kr.key}"
+            if mostly_done and ctx.kr_status(kr.key) == Status.OFF_TRACK:
+                how = (
+                    "is done"
+                    if done
+                    else f"has {initiative.tasks_done} of {initiative.tasks_total} tasks done"
+                )
+                findings.append(
+                    _finding(
+                        "output-without-outcome",
+                        f"{_capital(_initiative_label(initiative))} {how}, but "
+                        f"{_kr_label(kr)} is still off track: the output is not moving "
+                        "the outcome.",
+                        [ikey, kkey],
+                    )
+                )
+            if done:
+                continue
+            if objective is not None and objective.state in _CLOSED_OBJECTIVE:
+                findings.append(
+                    _finding(
+                        "linked-to-closed-objective",
+                        f"{_capital(_initiative_label(initiative))} still works on "
+                        f"{_kr_label(kr)}, whose objective is {objective.state.value}.",
+                        [ikey, kkey, f"objective:{objective.key}"],
+                    )
+                )
+                continue
+            if initiative.end is not None and initiative.end > kr.due:
+                late = (initiative.end - kr.due).days
+                findings.append(
+                    _finding(
+                        "initiative-late",
+                        f"{_capital(_initiative_label(initiative))} is planned to end on "
+                        f"{initiative.end.isoformat()}, {_days(late)} after {_kr_label(kr)} "
+                        f"is due ({kr.due.isoformat()}).",
+                        [ikey, kkey],
+                    )
+                )
+            elif scheduled is not None and scheduled.earliest_finish > kr.due:
+                late = (scheduled.earliest_finish - kr.due).days
+                findings.append(
+                    _finding(
+                        "schedule-past-due",
+                        f"{_capital(_initiative_label(initiative))} cannot finish before "
+                        f"{scheduled.earliest_finish.isoformat()} because of what it depends "
+                        f"on: {_days(late)} after {_kr_label(kr)} is due "
+                        f"({kr.due.isoformat()}).",
+                        [ikey, kkey],
+                    )
+                )
+        over: list[str] = []
+        planned_hours, budget = initiative.planned_hours, initiative.budget
+        if planned_hours is not None and initiative.logged_hours > planned_hours:
+            over.append(f"{initiative.logged_hours} hours logged of {planned_hours} planned")
+        if budget is not None and initiative.actual_cost > budget:
+            over.append(f"cost {initiative.actual_cost} of a {budget} budget")
+        if over:
+            findings.append(
+                _finding(
+                    "over-budget",
+                    f"{_capital(_initiative_label(initiative))} is over budget: "
+                    + " and ".join(over)
+                    + ".",
+                    [ikey],
+                )
+            )
+    return findings
+
+
+def _check_milestones_due(ctx: _Context, schedule: Schedule) -> list[Finding]:
+    """Milestones a key result counts, that cannot happen before the key result is due."""
+    findings: list[Finding] = []
+    names = {m.key: m for m in ctx.plan.milestones}
+    for kr in ctx.plan.key_results:
+        if not kr.milestones or not ctx.objective_checked(ctx.objectives.get(kr.objective_key)):
+            continue
+        for ref in kr.milestones:
+            milestone = names.get(ref.key)
+            scheduled = schedule.items.get(ref.key)
+            if milestone is None or scheduled is None or milestone.done_on or ref.done_on:
+                continue
+            if scheduled.earliest_finish > kr.due:
+                late = (scheduled.earliest_finish - kr.due).days
+                findings.append(
+                    _finding(
+                        "schedule-past-due",
+                        f'Milestone "{milestone.name}" ({milestone.key}) cannot be reached '
+                        f"before {scheduled.earliest_finish.isoformat()}: {_days(late)} after "
+                        f"{_kr_label(kr)}, which counts it, is due ({kr.due.isoformat()}).",
+                        [f"milestone:{milestone.key}", f"kr:{kr.key}"],
+                    )
+                )
+    return findings
+
+
+def _check_closed_alignment(ctx: _Context) -> list[Finding]:
+    """Open objectives aligned to a closed or cancelled objective (or one of its KRs)."""
+    findings: list[Finding] = []
+    for objective in ctx.plan.objectives:
+        if not ctx.objective_checked(objective):
+            continue
+        for link in objective.aligns_to:
+            parent_key = link.parent_objective
+            target = f"objective:{parent_key}"
+            if link.parent_key_result is not None:
+                kr = ctx.key_results.get(link.parent_key_result)
+                parent_key = kr.objective_key if kr is not None else None
+                target = f"kr:{link.parent_key_result}"
+            parent = ctx.objectives.get(parent_key) if parent_key is not None else None
+            if parent is None or parent.state not in _CLOSED_OBJECTIVE:
+                continue
+            objects = [f"objective:{objective.key}", target]
+            if target != f"objective:{parent.key}":
+                objects.append(f"objective:{parent.key}")
+            findings.append(
+                _finding(
+                    "linked-to-closed-objective",
+                    f"{_capital(_objective_label(objective))} is aligned to "
+                    f"{_objective_label(parent)}, which is {parent.state.value}.",
+                    objects,
+                )
+            )
+    return findings
+
+
+def _check_dependencies(ctx: _Context) -> list[Finding]:
+    """Links whose two ends both have planned dates that break the link."""
+    findings: list[Finding] = []
+    # (kind, start date, finish date, duration) of every dated schedule item.
+    dated: dict[str, tuple[str, str, date, date, int]] = {}
+    finished: set[str] = set()  # done work and reached milestones: too late to reschedule
+    for initiative in ctx.open_initiatives:
+        if initiative.status == InitiativeStatus.DONE:
+            finished.add(initiative.key)
+        if initiative.start is None or initiative.end is None or initiative.key in dated:
+            continue
+        duration = max(0, (initiative.end - initiative.start).days + 1)
+        dated[initiative.key] = (
+            "initiative",
+            initiative.title,
+            initiative.start,
+            initiative.end,
+            duration,
+        )
+    for milestone in ctx.plan.milestones:
+        if milestone.key not in dated:
+            dated[milestone.key] = ("milestone", milestone.name, milestone.on, milestone.on, 0)
+            if milestone.done_on is not None:
+                finished.add(milestone.key)
+    for link in ctx.plan.dependencies:
+        pred, succ = dated.get(link.predecessor), dated.get(link.successor)
+        if pred is None or succ is None or link.successor in finished:
+            continue
+        kind = DependencyType(link.type)
+        # In day positions: a zero-length item sits at the end of its day (see schedule).
+        p_start = pred[2].toordinal() + (1 if pred[4] == 0 else 0)
+        s_start = succ[2].toordinal() + (1 if succ[4] == 0 else 0)
+        code = LINK_TYPE_CODES[kind]
+        offset = (
+            pred[4] + link.lag_days,
+            link.lag_days,
+            pred[4] + link.lag_days - succ[4],
+            link.lag_days - succ[4],
+        )[code]
+        bound = p_start + offset
+        if s_start >= bound:
+            continue
+        on_finish = kind in (DependencyType.FF, DependencyType.SF)
+        if succ[4] == 0:
+            allowed = date.fromordinal(bound - 1)
+            planned = f"is planned for {succ[3].isoformat()}"
+            verb = "happen"
+        elif on_finish:
+            allowed = date.fromordinal(bound + succ[4] - 1)
+            planned = f"is planned to finish on {succ[3].isoformat()}"
+            verb = "finish"
+        else:
+            allowed = date.fromordinal(bound)
+            planned = f"is planned to start on {succ[2].isoformat()}"
+            verb = "start"
+        first = "starting" if kind in (DependencyType.SS, DependencyType.SF) else "finishing"
+        lag = f", lag {link.lag_days:+d} days" if link.lag_days else ""
+        findings.append(
+            _finding(
+                "dependency-violated",
+                f'{_capital(succ[0])} "{succ[1]}" ({link.successor}) {planned}, but it '
+                f'depends on {pred[0]} "{pred[1]}" ({link.predecessor}) {first} first '
+                f"({_TYPE_NAMES[kind]}{lag}), so it can {verb} on {allowed.isoformat()} "
+                "at the earliest.",
+                [f"{pred[0]}:{link.predecessor}", f"{succ[0]}:{link.successor}"],
+            )
+        )
+    return findings
+
+
+def _check_loops(ctx: _Context) -> list[Finding]:
+    kinds = {m.key: "milestone" for m in ctx.plan.milestones}
+    kinds.update({i.key: "initiative" for i in ctx.open_initiatives})
+    findings: list[Finding] = []
+    for group in dependency_loops(ctx.plan):
+        # The group starts with one loop in order; the rest of it follows.
+        findings.append(
+            _finding(
+                "dependency-cycle",
+                f"Dependencies form a loop ({', '.join(group)}): none of these items can "
+                "start before another of them, so none of them can be scheduled. Remove "
+                "one of the dependencies.",
+                [f"{kinds.get(k, 'initiative')}:{k}" for k in group],
+            )
+        )
+    return findings
+
+
+def _check_capacity(ctx: _Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for team_key, weeks in sorted(weekly_load(ctx.plan).items()):
+        over = [w for w in weeks if w.over and w.monday + timedelta(days=6) >= ctx.as_of]
+        if not over:
+            continue
+        team = ctx.teams.get(team_key)
+        name = team.name if team is not None else team_key
+        capacity = over[0].capacity_days
+        involved = sorted({key for w in over for key, _ in w.contributions})
+        listed = ", ".join(f"{w.week} ({w.load_days})" for w in over)
+        findings.append(
+            _finding(
+                "team-over-capacity",
+                f'Team "{name}" is committed beyond its capacity of {capacity} person-days '
+                f"a week in {_count(len(over), 'week')}: {listed}.",
+                [f"team:{team_key}"] + [f"initiative:{k}" for k in involved],
+            )
+        )
+    return findings
+
+
+def find_issues(
+    plan: Plan, as_of: date, okr: OkrReport, schedule: Schedule | None
+) -> list[Finding]:
+    """Every plan-health finding of the plan as of a date, in their stable order.
+
+    ``okr`` is the plan's OKR evaluation at ``as_of`` (statuses, progress). ``schedule`` is
+    the plan's computed schedule, or None when it has none because dependencies loop: then
+    the loops are reported as ``dependency-cycle`` and ``schedule-past-due`` is not checked.
+    See the module docstring for every code and its severity.
+    """
+    ctx = _Context(plan, as_of, okr)
+    linked = {link.key_result for i in ctx.open_initiatives for link in i.key_results}
+    findings: list[Finding] = []
+    findings += _check_objectives(ctx)
+    findings += _check_key_results(ctx, linked)
+    findings += _check_alignment(ctx)
+    findings += _check_closed_alignment(ctx)
+    findings += _check_initiatives(ctx, schedule)
+    findings += _check_dependencies(ctx)
+    findings += _check_capacity(ctx)
+    if schedule is None:
+        findings += _check_loops(ctx)
+    else:
+        findings += _check_milestones_due(ctx, schedule)
+    return sort_findings(findings)

@@ -1,0 +1,180 @@
+"""Priority: which initiatives serve the outcomes that need help most, per day of effort.
+
+An initiative's score is::
+
+    score = sum over its key-result links of (weight x gap x risk x urgency) / effort
+
+* ``weight``: the link's weight (the initiative's expected contribution to the key result).
+* ``gap``: what is left to achieve, ``1 - progress`` with progress clamped to [0, 1].
+* ``risk``: from the key result's status, times a confidence factor::
+
+      off_track 1.0   at_risk 0.7   not_started 0.5   on_track 0.4   done 0
+
+      confidence factor = 1.5 - confidence / 10   (0 -> 1.5, 5 -> 1.0, 10 -> 0.5; 1 if none)
+
+* ``urgency``: from the days left until the key result is due (as of the date),
+  ``30 / (30 + days left)``: 1 when due today or overdue, 0.5 a month ahead, 0.25 three
+  months ahead.
+* ``effort``: the initiative's effort in person-days; an effort of 0 (not estimated) counts
+  as 1 day, so unestimated work is not ranked infinitely high.
+
+Links to a key result whose objective is closed or cancelled add 0. The ranking puts open,
+aligned initiatives first (highest score first, then by key), then open initiatives linked
+to no key result (``aligned`` false: work that serves no outcome ranks last), then done and
+cancelled initiatives, which have nothing left to prioritise (score 0). Every result explains
+its score term by term.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from milepost.engine.explain import Explanation, Term
+from milepost.engine.model import InitiativeInput, InitiativeStatus, ObjectiveState, Plan, Status
+from milepost.engine.results import OkrReport, PriorityResult
+
+RISK_BY_STATUS: dict[Status, Decimal] = {
+    Status.OFF_TRACK: Decimal("1.0"),
+    Status.AT_RISK: Decimal("0.7"),
+    Status.NOT_STARTED: Decimal("0.5"),
+    Status.ON_TRACK: Decimal("0.4"),
+    Status.DONE: Decimal(0),
+}
+
+#: Days ahead at which urgency has halved.
+URGENCY_HALF_DAYS = 30
+
+_SCORE = Decimal("0.000001")
+_SHOW = Decimal("0.0001")
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
+
+
+def risk_factor(status: Status, confidence: int | None) -> tuple[Decimal, Decimal]:
+    """(base risk from the status, confidence factor); risk is their product."""
+    base = RISK_BY_STATUS[status]
+    factor = _ONE if confidence is None else Decimal("1.5") - Decimal(confidence) / 10
+    return base, factor
+
+
+def urgency(days_left: int) -> Decimal:
+    """``30 / (30 + days left)``, 1 when due today or overdue."""
+    return Decimal(URGENCY_HALF_DAYS) / (URGENCY_HALF_DAYS + max(0, days_left))
+
+
+def _fmt(value: Decimal) -> str:
+    return str(value.quantize(_SHOW))
+
+
+def _closed_result(
+    initiative: InitiativeInput, aligned: bool
+) -> tuple[int, Decimal, bool, Explanation]:
+    return (
+        2,
+        _ZERO,
+        aligned,
+        Explanation(
+            rule="priority.closed",
+            summary=f"{initiative.status.value.replace('_', ' ').capitalize()}: nothing left "
+            "to prioritise, so it ranks after open work.",
+        ),
+    )
+
+
+def _score(
+    initiative: InitiativeInput,
+    as_of: date,
+    okr: OkrReport,
+    key_results: dict[str, tuple[str, date, bool]],
+) -> tuple[int, Decimal, bool, Explanation]:
+    """(group, score, aligned, explanation) of one initiative; group orders the ranking."""
+    links = [link for link in initiative.key_results if link.key_result in key_results]
+    if initiative.status in (InitiativeStatus.DONE, InitiativeStatus.CANCELLED):
+        return _closed_result(initiative, bool(links))
+    if not links:
+        return (
+            1,
+            _ZERO,
+            False,
+            Explanation(
+                rule="priority.unaligned",
+                summary="Linked to no key result: it serves no outcome, so it ranks last.",
+            ),
+        )
+    terms: list[Term] = []
+    notes: list[str] = []
+    parts: list[Decimal] = []
+    for link in links:
+        title, due, open_objective = key_results[link.key_result]
+        result = okr.key_results.get(link.key_result)
+        weight = Decimal(link.weight)
+        if not open_objective:
+            terms.append(
+                Term(link.key_result, "0", "its objective is closed, cancelled or missing")
+            )
+            continue
+        if result is None:
+            notes.append(f"{link.key_result} was not evaluated, so it adds 0")
+            continue
+        progress = min(_ONE, max(_ZERO, result.progress))
+        gap = _ONE - progress
+        base, factor = risk_factor(result.status, result.confidence)
+        days_left = (due - as_of).days
+        urgent = urgency(days_left)
+        part = weight * gap * base * factor * urgent
+        parts.append(part)
+        confidence = (
+            f", confidence {result.confidence} -> x{_fmt(factor)}"
+            if result.confidence is not None
+            else ""
+        )
+        when = f"{days_left} days left" if days_left > 0 else "due now or overdue"
+        terms.append(
+            Term(
+                link.key_result,
+                _fmt(part),
+                f"weight {_fmt(weight)} x gap {_fmt(gap)} (progress {_fmt(progress)}) "
+                f"x risk {_fmt(base * factor)} ({result.status.value}{confidence}) "
+                f"x urgency {_fmt(urgent)} ({when}; due {due.isoformat()}) "
+                f'- "{title}"',
+            )
+        )
+    effort = Decimal(initiative.effort_days)
+    divisor = effort if effort > 0 else _ONE
+    if effort <= 0:
+        notes.append("effort not estimated: counted as 1 person-day")
+    total = sum(parts, _ZERO)
+    score = (total / divisor).quantize(_SCORE)
+    terms.append(Term("effort", f"{_fmt(divisor)} person-days"))
+    shown = " + ".join(_fmt(p) for p in parts) or "0"
+    summary = f"sum(weight x gap x risk x urgency) / effort = ({shown}) / {_fmt(divisor)} = {score}"
+    return (
+        0,
+        score,
+        True,
+        Explanation(rule="priority.score", summary=summary, terms=tuple(terms), notes=tuple(notes)),
+    )
+
+
+def rank_initiatives(plan: Plan, as_of: date, okr: OkrReport) -> list[PriorityResult]:
+    """Every initiative of the plan, ranked (rank 1 first) by the rule in the module docstring.
+
+    ``okr`` is the plan's OKR evaluation at ``as_of``; its key results' progress, status and
+    confidence feed the score. Ties keep key order, so the ranking is deterministic.
+    """
+    objectives = {o.key: o.state for o in plan.objectives}
+    open_states = (ObjectiveState.DRAFT, ObjectiveState.ACTIVE)
+    key_results = {
+        kr.key: (kr.title, kr.due, objectives.get(kr.objective_key) in open_states)
+        for kr in plan.key_results
+    }
+    scored = [
+        (initiative.key, _score(initiative, as_of, okr, key_results))
+        for initiative in plan.initiatives
+    ]
+    scored.sort(key=lambda item: (item[1][0], -item[1][1], item[0]))
+    return [
+        PriorityResult(key=key, rank=rank, score=score, aligned=aligned, explanation=explanation)
+        for rank, (key, (_, score, aligned, explanation)) in enumerate(scored, start=1)
+    ]

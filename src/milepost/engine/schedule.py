@@ -1,0 +1,488 @@
+"""The schedule: dependencies, earliest/latest dates, slack and the critical path(s).
+
+Items are the plan's initiatives (except cancelled ones) and milestones. Dependencies link
+them finish-to-start, start-to-start, finish-to-finish or start-to-finish, with a lag in
+days that may be negative.
+
+How it is computed (the critical path method, linear in items plus links):
+
+* Time is counted in whole days. An initiative planned from ``start`` to ``end`` (both days
+  included) lasts ``end - start + 1`` days. A milestone lasts 0 days and happens at the end
+  of its day, so work finishing on 10 July is followed by a milestone on 10 July, and work
+  following that milestone starts on 11 July.
+* Every dependency becomes one rule "the successor starts at least *c* days after the
+  predecessor starts", with *c* from the type (d = duration): FS ``d_pred + lag``,
+  SS ``lag``, FF ``d_pred + lag - d_succ``, SF ``lag - d_succ``.
+* Forward sweep (in one topological order found by Kahn's algorithm): earliest start = the
+  latest of the item's planned start and every predecessor's rule. Dates planned by people
+  are kept as a lower bound, so the schedule shows where they are impossible (earliest
+  start later than planned) and never moves work earlier than planned.
+* Backward sweep: latest finish = the project finish (the last earliest finish), tightened
+  by every successor's rule. ``slack = latest start - earliest start`` (never negative);
+  an item with no slack is *critical*.
+* Critical paths are the chains of critical items joined by *driving* dependencies (those
+  that set the successor's earliest start), from an item that starts on its own planned
+  date to one that finishes on the project finish.
+* A dependency loop makes a schedule impossible: `DependencyCycleError` names every item of
+  one loop, in order; `dependency_loops` lists all of them.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from operator import add, lt
+
+from milepost.engine.errors import DependencyCycleError
+from milepost.engine.model import DependencyType, InitiativeStatus, Plan
+from milepost.engine.results import Schedule, ScheduledItem
+
+#: Integer codes of the dependency types, as `critical_path_arrays` takes them.
+LINK_TYPE_CODES: dict[DependencyType, int] = {
+    DependencyType.FS: 0,
+    DependencyType.SS: 1,
+    DependencyType.FF: 2,
+    DependencyType.SF: 3,
+}
+
+#: At most this many critical paths are listed (a dense plan can have exponentially many).
+MAX_CRITICAL_PATHS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ArraySchedule:
+    """Result of `critical_path_arrays`, in integer day positions.
+
+    ``earliest_start[i]`` and ``latest_start[i]`` are positions on the same axis as the
+    releases given; finishes are ``start + duration``; slack is ``latest - earliest``.
+    ``offsets[k]`` is link *k*'s rule as a start-to-start offset; ``order`` is a
+    topological order of the items.
+    """
+
+    order: Sequence[int]
+    earliest_start: list[int]
+    latest_start: list[int]
+    offsets: list[int]
+    project_finish: int
+
+
+def critical_path_arrays(
+    durations: Sequence[int],
+    releases: Sequence[int],
+    link_from: Sequence[int],
+    link_to: Sequence[int],
+    link_types: Sequence[int],
+    link_lags: Sequence[int],
+    names: Sequence[str] | None = None,
+) -> ArraySchedule:
+    """Critical path method on plain integer arrays (the fast core of `compute_schedule`).
+
+    Items are ``0 .. len(durations) - 1``; ``releases[i]`` is the earliest position item *i*
+    may start at (its planned start). Link *k* goes from ``link_from[k]`` to ``link_to[k]``
+    with type code ``link_types[k]`` (see `LINK_TYPE_CODES`: 0 FS, 1 SS, 2 FF, 3 SF) and lag
+    ``link_lags[k]``. Runs in O(items + links).
+
+    Raises `DependencyCycleError` naming every item of one loop (by ``names`` when given,
+    else by index) when the links are not acyclic.
+    """
+    n = len(durations)
+    if n == 0:
+        return ArraySchedule([], [], [], [], 0)
+    # The hot loops allocate many small objects that cannot form reference cycles; a cyclic
+    # collection in the middle of them only costs time.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _critical_path(durations, releases, link_from, link_to, link_types, link_lags, names)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _critical_path(
+    durations: Sequence[int],
+    releases: Sequence[int],
+    link_from: Sequence[int],
+    link_to: Sequence[int],
+    link_types: Sequence[int],
+    link_lags: Sequence[int],
+    names: Sequence[str] | None,
+) -> ArraySchedule:
+    n = len(durations)
+    # Positions relative to the earliest release stay small, and small ints are not
+    # allocated: this keeps the sweeps fast on large plans.
+    base = min(releases)
+    dur_from = [durations[s] for s in link_from]
+    dur_to = [durations[t] for t in link_to]
+    offsets = [
+        (df + lag if code == 0 else lag if code == 1 else df + lag - dt if code == 2 else lag - dt)
+        for df, dt, code, lag in zip(dur_from, dur_to, link_types, link_lags, strict=True)
+    ]
+    successors: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    for source, pair in zip(link_from, zip(link_to, offsets, strict=True), strict=True):
+        successors[source].append(pair)
+
+    earliest = [r - base for r in releases]
+    order: Sequence[int]
+    if all(map(lt, link_from, link_to)):
+        # Every link goes forward in index order, so that order is already topological.
+        order = range(n)
+        for u in order:
+            start = earliest[u]
+            for v, offset in successors[u]:
+                offset += start
+                if offset > earliest[v]:
+                    earliest[v] = offset
+    else:
+        # Kahn's algorithm, relaxing each item's links when it leaves the queue (by then
+        # every predecessor has been relaxed, so its earliest start is final).
+        waiting = [0] * n
+        for v in link_to:
+            waiting[v] += 1
+        queue = [i for i in range(n) if not waiting[i]]
+        push = queue.append
+        for u in queue:  # the list grows while it is walked: that is the queue
+            start = earliest[u]
+            for v, offset in successors[u]:
+                offset += start
+                if offset > earliest[v]:
+                    earliest[v] = offset
+                if waiting[v] == 1:
+                    push(v)
+                else:
+                    waiting[v] -= 1
+        if len(queue) < n:
+            loop = _one_loop(n, link_from, link_to, waiting)
+            raise DependencyCycleError(
+                [names[i] for i in loop] if names is not None else [str(i) for i in loop]
+            )
+        order = queue
+
+    finish = max(map(add, earliest, durations))
+    latest = [finish - d for d in durations]
+    for u in reversed(order):
+        best = latest[u]
+        for v, offset in successors[u]:
+            offset = latest[v] - offset
+            if offset < best:
+                best = offset
+        latest[u] = best
+    return ArraySchedule(
+        order=order,
+        earliest_start=[e + base for e in earliest],
+        latest_start=[s + base for s in latest],
+        offsets=offsets,
+        project_finish=finish + base,
+    )
+
+
+def _one_loop(
+    n: int, link_from: Sequence[int], link_to: Sequence[int], waiting: list[int]
+) -> list[int]:
+    """One loop among the items Kahn's algorithm could not order, in dependency order.
+
+    Every such item still waits for a predecessor that is itself unordered, so walking
+    predecessors from any of them must come back to an item already seen.
+    """
+    predecessor: dict[int, int] = {}
+    for source, target in zip(link_from, link_to, strict=True):
+        if waiting[target] and waiting[source] and target not in predecessor:
+            predecessor[target] = source
+    node = min(predecessor)
+    seen: dict[int, int] = {}
+    walk: list[int] = []
+    while node not in seen:
+        seen[node] = len(walk)
+        walk.append(node)
+        node = predecessor[node]
+    loop = walk[seen[node] :][::-1]  # predecessors first
+    first = loop.index(min(loop))
+    return loop[first:] + loop[:first]
+
+
+# --- the plan-level schedule -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Items:
+    """The plan's schedulable items as arrays (initiatives first, then milestones)."""
+
+    keys: list[str]
+    kinds: list[str]  # "initiative" | "milestone"
+    durations: list[int]
+    planned: list[int | None]  # planned start position, None when the item has no date
+    link_from: list[int]
+    link_to: list[int]
+    link_types: list[int]
+    link_lags: list[int]
+
+
+def _duration_from_effort(effort_days: Decimal) -> int:
+    return max(0, math.ceil(effort_days))
+
+
+def _plan_items(plan: Plan) -> _Items:
+    keys: list[str] = []
+    kinds: list[str] = []
+    durations: list[int] = []
+    planned: list[int | None] = []
+    index: dict[str, int] = {}
+    for initiative in plan.initiatives:
+        if initiative.status == InitiativeStatus.CANCELLED or initiative.key in index:
+            continue
+        start, end = initiative.start, initiative.end
+        if start is not None and end is not None:
+            duration = max(0, (end - start).days + 1)
+            position: int | None = start.toordinal()
+        else:
+            duration = _duration_from_effort(initiative.effort_days)
+            if start is not None:
+                position = start.toordinal()
+            elif end is not None:
+                position = end.toordinal() + 1 - duration
+            else:
+                position = None
+        if position is not None and duration == 0:
+            position += 1  # a zero-length item happens at the end of its day
+        index[initiative.key] = len(keys)
+        keys.append(initiative.key)
+        kinds.append("initiative")
+        durations.append(duration)
+        planned.append(position)
+    for milestone in plan.milestones:
+        if milestone.key in index:
+            continue
+        index[milestone.key] = len(keys)
+        keys.append(milestone.key)
+        kinds.append("milestone")
+        durations.append(0)
+        planned.append(milestone.on.toordinal() + 1)
+    link_from: list[int] = []
+    link_to: list[int] = []
+    link_types: list[int] = []
+    link_lags: list[int] = []
+    for dependency in plan.dependencies:
+        source = index.get(dependency.predecessor)
+        target = index.get(dependency.successor)
+        if source is None or target is None:
+            continue  # unknown or cancelled item: the plan checker reports unknown keys
+        link_from.append(source)
+        link_to.append(target)
+        link_types.append(LINK_TYPE_CODES[DependencyType(dependency.type)])
+        link_lags.append(int(dependency.lag_days))
+    return _Items(keys, kinds, durations, planned, link_from, link_to, link_types, link_lags)
+
+
+def _display_start(position: int, duration: int) -> date:
+    return date.fromordinal(position - 1 if duration == 0 else position)
+
+
+def _display_finish(position: int, duration: int) -> date:
+    return date.fromordinal(position + duration - 1)
+
+
+def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
+    """The plan's schedule: for every initiative (but cancelled ones) and milestone, its
+    earliest and latest start and finish, total slack and whether it is critical, plus the
+    critical paths (at most `MAX_CRITICAL_PATHS`, longest first).
+
+    An initiative's duration comes from its planned dates (``end - start + 1`` days); with
+    only one date or none, from its effort (``ceil(effort_days)`` calendar days, 0 without
+    effort). An item without any date starts no earlier than the project start: the
+    earliest planned date in the plan, else the earliest cycle start, else ``anchor``. With
+    none of those the schedule is empty. Dependencies naming unknown or cancelled items are
+    ignored (the plan checker reports unknown keys).
+
+    Raises `DependencyCycleError` naming every item of a dependency loop.
+    """
+    items = _plan_items(plan)
+    if not items.keys:
+        return Schedule(items={}, critical_paths=(), project_start=None, project_finish=None)
+    starts = [
+        _display_start(p, d)
+        for p, d in zip(items.planned, items.durations, strict=True)
+        if p is not None
+    ]
+    project_start = min(starts, default=None)
+    if project_start is None:
+        project_start = min((c.start for c in plan.cycles), default=anchor)
+    if project_start is None:
+        return Schedule(items={}, critical_paths=(), project_start=None, project_finish=None)
+    origin = project_start.toordinal()
+    releases = [
+        p if p is not None else origin + (1 if d == 0 else 0)
+        for p, d in zip(items.planned, items.durations, strict=True)
+    ]
+    result = critical_path_arrays(
+        items.durations,
+        releases,
+        items.link_from,
+        items.link_to,
+        items.link_types,
+        items.link_lags,
+        names=items.keys,
+    )
+    scheduled: dict[str, ScheduledItem] = {}
+    earliest, latest, durations = result.earliest_start, result.latest_start, items.durations
+    for i, key in enumerate(items.keys):
+        es, ls, d = earliest[i], latest[i], durations[i]
+        scheduled[key] = ScheduledItem(
+            key=key,
+            duration_days=d,
+            earliest_start=_display_start(es, d),
+            earliest_finish=_display_finish(es, d),
+            latest_start=_display_start(ls, d),
+            latest_finish=_display_finish(ls, d),
+            slack_days=ls - es,
+            critical=ls == es,
+        )
+    return Schedule(
+        items=scheduled,
+        critical_paths=_critical_paths(items, result),
+        project_start=min(s.earliest_start for s in scheduled.values()),
+        project_finish=max(s.earliest_finish for s in scheduled.values()),
+    )
+
+
+def _critical_paths(items: _Items, result: ArraySchedule) -> tuple[tuple[str, ...], ...]:
+    earliest, latest = result.earliest_start, result.latest_start
+    critical = [e == s for e, s in zip(earliest, latest, strict=True)]
+    driving: dict[int, list[int]] = {}
+    driven: set[int] = set()
+    for source, target, offset in zip(items.link_from, items.link_to, result.offsets, strict=True):
+        if critical[source] and critical[target] and earliest[source] + offset == earliest[target]:
+            driving.setdefault(source, []).append(target)
+            driven.add(target)
+    keys = items.keys
+    for targets in driving.values():
+        targets.sort(key=keys.__getitem__)
+    heads = sorted(
+        (i for i, c in enumerate(critical) if c and i not in driven),
+        key=lambda i: (earliest[i], keys[i]),
+    )
+    paths: list[tuple[str, ...]] = []
+    for head in heads:
+        for path in _chains(head, driving):
+            paths.append(tuple(keys[i] for i in path))
+            if len(paths) == MAX_CRITICAL_PATHS:
+                break
+        if len(paths) == MAX_CRITICAL_PATHS:
+            break
+    paths.sort(key=lambda p: -len(p))  # stable: longest first, then in the order found
+    return tuple(paths)
+
+
+def _chains(head: int, driving: dict[int, list[int]]) -> Iterator[list[int]]:
+    """Every maximal chain from ``head`` along driving links (depth first, lazily)."""
+    path = [head]
+    stack: list[Iterator[int]] = [iter(driving.get(head, ()))]
+    while stack:
+        nxt = next(stack[-1], None)
+        if nxt is None:
+            if path[-1] not in driving:
+                yield list(path)
+            stack.pop()
+            path.pop()
+            continue
+        path.append(nxt)
+        stack.append(iter(driving.get(nxt, ())))
+
+
+# --- loops ----------------------------------------------------------------------------------
+
+
+def dependency_loops(plan: Plan) -> list[tuple[str, ...]]:
+    """Every group of items whose dependencies loop back on themselves.
+
+    Each group is a strongly connected part of the dependency graph with a loop in it (two
+    or more items, or one item that depends on itself), listed as one loop in dependency
+    order first, then the group's other items by key. Groups are sorted by their first key.
+    Empty when the dependencies are acyclic.
+    """
+    items = _plan_items(plan)
+    n = len(items.keys)
+    successors: list[list[int]] = [[] for _ in range(n)]
+    for source, target in zip(items.link_from, items.link_to, strict=True):
+        successors[source].append(target)
+    groups: list[tuple[str, ...]] = []
+    for component in _strong_components(n, successors):
+        members = set(component)
+        if len(component) == 1 and component[0] not in successors[component[0]]:
+            continue
+        loop = _loop_within(members, items)
+        rest = sorted(items.keys[i] for i in members.difference(loop))
+        groups.append(tuple([items.keys[i] for i in loop] + rest))
+    groups.sort()
+    return groups
+
+
+def _loop_within(members: set[int], items: _Items) -> list[int]:
+    waiting = [0] * len(items.keys)
+    for i in members:
+        waiting[i] = 1
+    inside_from = [
+        s
+        for s, t in zip(items.link_from, items.link_to, strict=True)
+        if s in members and t in members
+    ]
+    inside_to = [
+        t
+        for s, t in zip(items.link_from, items.link_to, strict=True)
+        if s in members and t in members
+    ]
+    loop = _one_loop(len(items.keys), inside_from, inside_to, waiting)
+    # Start the loop at its alphabetically first key, so the message is stable.
+    first = min(range(len(loop)), key=lambda j: items.keys[loop[j]])
+    return loop[first:] + loop[:first]
+
+
+def _strong_components(n: int, successors: list[list[int]]) -> list[list[int]]:
+    """Tarjan's algorithm, iterative (plans can have long chains)."""
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
+    stack: list[int] = []
+    components: list[list[int]] = []
+    counter = 0
+    for root in range(n):
+        if index[root] != -1:
+            continue
+        work: list[tuple[int, int]] = [(root, 0)]
+        while work:
+            node, edge = work.pop()
+            if edge == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack[node] = True
+            recurse = False
+            children = successors[node]
+            while edge < len(children):
+                child = children[edge]
+                edge += 1
+                if index[child] == -1:
+                    work.append((node, edge))
+                    work.append((child, 0))
+                    recurse = True
+                    break
+                if on_stack[child]:
+                    low[node] = min(low[node], index[child])
+            if recurse:
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: list[int] = []
+                while True:
+                    member = stack.pop()
+                    on_stack[member] = False
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
