@@ -156,10 +156,15 @@ def _critical_path(
                 else:
                     waiting[v] -= 1
         if len(queue) < n:
-            loop = _one_loop(n, link_from, link_to, waiting)
-            raise DependencyCycleError(
-                [names[i] for i in loop] if names is not None else [str(i) for i in loop]
-            )
+            unordered = [True] * n
+            for u in queue:
+                unordered[u] = False
+            loop = _one_loop(link_from, link_to, unordered)
+            if names is None:
+                raise DependencyCycleError([str(i) for i in loop])
+            labels = [names[i] for i in loop]
+            first = labels.index(min(labels))  # start at the first name: a stable message
+            raise DependencyCycleError(labels[first:] + labels[:first])
         order = queue
 
     finish = max(map(add, earliest, durations))
@@ -181,7 +186,7 @@ def _critical_path(
 
 
 def _one_loop(
-    n: int, link_from: Sequence[int], link_to: Sequence[int], waiting: list[int]
+    link_from: Sequence[int], link_to: Sequence[int], unordered: Sequence[bool]
 ) -> list[int]:
     """One loop among the items Kahn's algorithm could not order, in dependency order.
 
@@ -190,7 +195,7 @@ def _one_loop(
     """
     predecessor: dict[int, int] = {}
     for source, target in zip(link_from, link_to, strict=True):
-        if waiting[target] and waiting[source] and target not in predecessor:
+        if unordered[target] and unordered[source] and target not in predecessor:
             predecessor[target] = source
     node = min(predecessor)
     seen: dict[int, int] = {}
@@ -294,7 +299,7 @@ def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
     only one date or none, from its effort (``ceil(effort_days)`` calendar days, 0 without
     effort). An item without any date starts no earlier than the project start: the
     earliest planned date in the plan, else the earliest cycle start, else ``anchor``. With
-    none of those the schedule is empty. Dependencies naming unknown or cancelled items are
+    none of those the schedule is empty (a loop is still an error). Dependencies naming unknown or cancelled items are
     ignored (the plan checker reports unknown keys).
 
     Raises `DependencyCycleError` naming every item of a dependency loop.
@@ -311,6 +316,16 @@ def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
     if project_start is None:
         project_start = min((c.start for c in plan.cycles), default=anchor)
     if project_start is None:
+        # No date to anchor the schedule to, but a loop is still an error.
+        critical_path_arrays(
+            items.durations,
+            [0] * len(items.keys),
+            items.link_from,
+            items.link_to,
+            items.link_types,
+            items.link_lags,
+            names=items.keys,
+        )
         return Schedule(items={}, critical_paths=(), project_start=None, project_finish=None)
     origin = project_start.toordinal()
     releases = [
@@ -421,9 +436,9 @@ def dependency_loops(plan: Plan) -> list[tuple[str, ...]]:
 
 
 def _loop_within(members: set[int], items: _Items) -> list[int]:
-    waiting = [0] * len(items.keys)
+    inside = [False] * len(items.keys)
     for i in members:
-        waiting[i] = 1
+        inside[i] = True
     inside_from = [
         s
         for s, t in zip(items.link_from, items.link_to, strict=True)
@@ -434,7 +449,7 @@ def _loop_within(members: set[int], items: _Items) -> list[int]:
         for s, t in zip(items.link_from, items.link_to, strict=True)
         if s in members and t in members
     ]
-    loop = _one_loop(len(items.keys), inside_from, inside_to, waiting)
+    loop = _one_loop(inside_from, inside_to, inside)
     # Start the loop at its alphabetically first key, so the message is stable.
     first = min(range(len(loop)), key=lambda j: items.keys[loop[j]])
     return loop[first:] + loop[:first]
