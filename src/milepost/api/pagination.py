@@ -1,0 +1,134 @@
+"""Cursor pagination: stable under inserts, constant cost per page.
+
+A list is ordered by one field plus the id (the tie-breaker), and a page is "the next
+`limit` rows after the last one you saw" (keyset pagination), never "rows 51 to 100". So a
+row inserted while a client walks the list never makes it see a row twice or skip one, and
+page 1000 costs what page 1 costs.
+
+The cursor is opaque to clients: base64url of ``[ordering, last value, last id]``. A page
+answers ``{"items": [...], "next": <cursor or null>}`` and, when there is a next page, a
+``Link: <url>; rel="next"`` header. ``limit`` defaults to 50, at most 200.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import orjson
+import pydantic
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Schema
+
+from milepost.errors import InvalidInput
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+M = TypeVar("M", bound=models.Model)
+
+
+class PageQuery(Schema):
+    """Query parameters every list takes."""
+
+    cursor: str | None = Field(
+        None, max_length=500, description="The `next` cursor of the previous page (opaque)."
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size (1–200).")
+
+
+@cache
+def page_of(item: type[Schema]) -> type[Schema]:
+    """The page schema for a list of `item`: ``{items: [...], next: str | null}``."""
+    model = pydantic.create_model(
+        f"{item.__name__.removesuffix('Out')}Page",
+        __base__=Schema,
+        items=(list[item], ...),  # type: ignore[valid-type]
+        next=(str | None, Field(None, description="Cursor of the next page; null on the last.")),
+    )
+    return model
+
+
+def _encode(ordering: str, value: Any, pk: int) -> str:
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    elif isinstance(value, Decimal):
+        value = str(value)
+    raw = orjson.dumps([ordering, value, pk])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput.field("cursor", "is not a cursor from this list; start again without it")
+
+
+def _decode(cursor: str, ordering: str, field: models.Field[Any, Any] | None) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
+        raise _bad_cursor() from exc
+    if not (isinstance(decoded, list) and len(decoded) == 3 and decoded[0] == ordering):
+        raise _bad_cursor()
+    _, value, pk = decoded
+    if not isinstance(pk, int) or isinstance(pk, bool) or not (0 < pk < 2**63):
+        raise _bad_cursor()
+    if field is not None:
+        try:
+            value = field.to_python(value)
+        except (ValidationError, TypeError, ValueError) as exc:
+            raise _bad_cursor() from exc
+        if value is None:
+            raise _bad_cursor()
+    return value, pk
+
+
+def paginate(
+    request: HttpRequest,
+    response: HttpResponse,
+    queryset: models.QuerySet[M],
+    *,
+    page: PageQuery,
+    ordering: str,
+) -> dict[str, Any]:
+    """One page of `queryset` ordered by `ordering` ("field" or "-field", non-null field)
+    then id; sets the Link header. Returns ``{"items": [...], "next": ...}``."""
+    descending = ordering.startswith("-")
+    name = ordering.lstrip("-")
+    field: models.Field[Any, Any] | None = None
+    if name != "id":
+        try:
+            field = queryset.model._meta.get_field(name)  # type: ignore[assignment]
+        except FieldDoesNotExist as exc:  # pragma: no cover - orderings are declared by us
+            raise InvalidInput.field("ordering", f"unknown field {name}") from exc
+    order_by: Sequence[str] = (
+        [f"-{name}", "-id"] if descending else [name, "id"]
+    ) if field is not None else (["-id"] if descending else ["id"])
+    qs = queryset.order_by(*order_by)
+    if page.cursor:
+        value, pk = _decode(page.cursor, ordering, field)
+        after = "lt" if descending else "gt"
+        if field is None:
+            qs = qs.filter(**{f"id__{after}": pk})
+        else:
+            qs = qs.filter(Q(**{f"{name}__{after}": value}) | Q(**{name: value, f"id__{after}": pk}))
+    rows = list(qs[: page.limit + 1])
+    next_cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        last = rows[-1]
+        next_cursor = _encode(ordering, getattr(last, name) if field is not None else last.pk, last.pk)
+        params = request.GET.copy()
+        params["cursor"] = next_cursor
+        url = request.build_absolute_uri(f"{request.path}?{urlencode(sorted(params.items()))}")
+        response["Link"] = f'<{url}>; rel="next"'
+    return {"items": rows, "next": next_cursor}
