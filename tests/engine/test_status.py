@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 
 from milepost.engine.model import EngineSettings, Status
+from milepost.engine.okr import evaluate_key_result
 from milepost.engine.status import confidence_disagrees, key_result_status, worst_status
-from tests.engine.okr_builders import WINDOW_START, day
+from tests.engine.okr_builders import WINDOW_START, ck, day, kr
 
 DEFAULT = EngineSettings()
 
@@ -94,3 +95,20 @@ def test_worst_status_order() -> None:
     assert worst_status([s.DONE, s.DONE]) is s.DONE
     assert worst_status([]) is s.NOT_STARTED
     assert worst_status(iter([s.ON_TRACK])) is s.ON_TRACK
+
+
+def test_key_result_reports_latest_confidence_and_flags_disagreement() -> None:
+    # Far behind at day 60 (expected 0.6593), yet the owner says 9/10; a later check-in
+    # without a confidence keeps the last one given.
+    behind = kr(start=0, target=100, checkins=(ck(10, 5, 9), ck(50, 6)))
+    r = evaluate_key_result(behind, day(60), DEFAULT)
+    assert r.status is Status.OFF_TRACK
+    assert r.confidence == 9
+    assert r.confidence_disagrees is True
+    assert r.last_checkin_on == day(50)
+    assert any("disagrees" in n for n in r.explanation.notes)
+    assert r.forecast is None
+    assert r.forecast_reason == "fewer than 3 check-ins (have 2)"
+    skipped = evaluate_key_result(behind, day(60), DEFAULT, with_forecast=False)
+    assert skipped.forecast_reason == "forecast not requested"
+    assert evaluate_key_result(kr(), day(60), DEFAULT).confidence is None
