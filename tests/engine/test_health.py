@@ -539,7 +539,7 @@ def test_over_budget(hours: int, cost: int, fires: bool, phrase: str) -> None:
 
 def test_no_plan_means_no_overrun() -> None:
     plan = clean_plan()
-    work = replace(plan.initiatives[0], budget=None, planned_hours=None, logged_hours=999)
+    work = replace(plan.initiatives[0], budget=None, planned_hours=None, logged_hours=Decimal(999))
     assert check(replace(plan, initiatives=(work,))) == []
 
 
