@@ -235,6 +235,38 @@ class _TooBig(Exception):
     pass
 
 
+def _check_size(data: Any) -> None:
+    """Refuse data whose expanded size passes the limits, in time linear in distinct nodes.
+
+    YAML aliases share one object many times (``&a [*b, *b, ...]``): expanded, a few lines
+    can stand for billions of values. Counting with a memo over shared objects finds that
+    before anything walks the expanded tree.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(value: Any, depth: int) -> int:
+        if not isinstance(value, dict | list):
+            return 1
+        ident = id(value)
+        if ident in sizes:
+            return sizes[ident]
+        if ident in active or depth > MAX_DEPTH:  # a value that contains itself, or too deep
+            raise _TooBig
+        active.add(ident)
+        children = value.values() if isinstance(value, dict) else value
+        total = 1
+        for child in children:
+            total += size(child, depth + 1)
+            if total > MAX_NODES:
+                raise _TooBig
+        active.discard(ident)
+        sizes[ident] = total
+        return total
+
+    size(data, 0)
+
+
 def _normalize(value: Any, depth: int, budget: list[int]) -> Any:
     """Plain data with one representation per kind: str keys, lists, Decimal numbers, ISO dates."""
     budget[0] -= 1
@@ -424,6 +456,7 @@ def validate_plan_data(data: Any) -> tuple[PlanDocument | None, list[PlanIssue]]
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PlanReadError(f"a plan file must be a mapping at the top level (this one is {kind})")
     try:
+        _check_size(data)
         data = _normalize(data, 0, [MAX_NODES])
     except _TooBig:
         raise PlanReadError(
