@@ -1,0 +1,664 @@
+"""Database rows → engine inputs, and upkeep of the stored progress columns.
+
+The stored columns of key results (``progress``, ``progress_raw``, ``expected``, ``status``,
+``confidence``, ``current_value``, ``last_checkin_at``) and objectives (``progress``,
+``expected``, ``status``) are a cache of the engine's output for fast lists. They are written
+only here, and always from engine results: no formula is repeated in Django code.
+
+Two ways to refresh them, which must always agree (a test proves it):
+
+- `recompute_organization`: load the whole plan (or one cycle's), evaluate it with the engine,
+  write every row whose stored value differs. The reference; also what a nightly job runs so
+  that expected progress (which moves with the calendar) stays current.
+- `recompute_key_result_and_ancestors` / `recompute_objectives_and_ancestors`: after a check-in
+  or an edit, evaluate just the changed key results, then roll up their objectives and every
+  objective above them through alignment (including links to a parent key result), reading
+  the other inputs from their stored columns. A fixed number of queries, whatever the size of
+  the organization; rows outside that path are not read for update nor written.
+
+What the engine sees: archived rows are left out, and so is everything in an archived cycle or
+under an archived objective. A key result's history is its check-ins minus those replaced by a
+correction. Dates are calendar dates in the organization's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from milepost.engine.explain import Explanation
+from milepost.engine.model import (
+    AlignmentLink,
+    CheckInPoint,
+    CycleInput,
+    CycleState,
+    KeyResultInput,
+    KeyResultKind,
+    MaintainDirection,
+    MilestoneRef,
+    ObjectiveInput,
+    ObjectiveState,
+    Plan,
+    RollupMode,
+    Status,
+    TeamInput,
+)
+from milepost.engine.model import Curve as CurveKind
+from milepost.engine.okr import evaluate_key_result, evaluate_okrs
+from milepost.engine.results import KeyResultResult, ObjectiveResult, OkrReport
+from milepost.engine.rollup import ancestors, build_alignment, rollup_objectives
+from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective
+from milepost.organizations.models import Organization, Team
+from milepost.roadmap.models import Milestone
+
+KR_STORED_FIELDS = (
+    "progress",
+    "progress_raw",
+    "expected",
+    "status",
+    "confidence",
+    "current_value",
+    "last_checkin_at",
+)
+OBJECTIVE_STORED_FIELDS = ("progress", "expected", "status")
+
+# The widest values the stored columns hold (max_digits/decimal_places in okrs.models). Raw
+# progress is unbounded (a value far past the target); the column keeps the nearest it can.
+_RAW_LIMIT = Decimal("99999999.9999")
+_PROGRESS_LIMIT = Decimal("99999.9999")
+_STORED = Explanation("stored", "read from the stored columns (last computed by the engine)")
+_BATCH = 500
+
+
+class Recomputed(NamedTuple):
+    """How many rows a recompute changed."""
+
+    key_results: int
+    objectives: int
+
+
+def organization_today(organization: Organization) -> dt.date:
+    """Today's calendar date in the organization's time zone (UTC if it is unknown)."""
+    try:
+        zone = ZoneInfo(organization.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return timezone.localdate(timezone=zone)
+
+
+# --- what counts as live ----------------------------------------------------------------
+
+
+def live_objectives(organization_id: int) -> QuerySet[Objective]:
+    """Objectives the engine sees: not archived, in a cycle that is not archived."""
+    return Objective.objects.filter(
+        organization_id=organization_id, archived_at__isnull=True, cycle__archived_at__isnull=True
+    )
+
+
+def live_key_results(organization_id: int) -> QuerySet[KeyResult]:
+    """Key results the engine sees: not archived, under a live objective."""
+    return KeyResult.objects.filter(
+        organization_id=organization_id,
+        archived_at__isnull=True,
+        objective__archived_at__isnull=True,
+        objective__cycle__archived_at__isnull=True,
+    )
+
+
+class _Edge(NamedTuple):
+    child: int
+    parent_objective: int | None
+    parent_key_result: int | None
+    parent_key_result_objective: int | None
+    weight: Decimal
+
+    @property
+    def parent(self) -> int:
+        """The objective this link rolls into (a key result's link: that key result's)."""
+        return self.parent_objective or self.parent_key_result_objective or 0
+
+
+def _live_edges(organization_id: int) -> list[_Edge]:
+    """Every alignment link between live objectives / key results of the organization."""
+    rows = (
+        Alignment.objects.filter(
+            organization_id=organization_id,
+            archived_at__isnull=True,
+            child__archived_at__isnull=True,
+            child__cycle__archived_at__isnull=True,
+        )
+        .filter(
+            Q(
+                parent_objective__isnull=False,
+                parent_objective__archived_at__isnull=True,
+                parent_objective__cycle__archived_at__isnull=True,
+            )
+            | Q(
+                parent_key_result__isnull=False,
+                parent_key_result__archived_at__isnull=True,
+                parent_key_result__objective__archived_at__isnull=True,
+                parent_key_result__objective__cycle__archived_at__isnull=True,
+            )
+        )
+        .order_by("pk")
+        .values_list(
+            "child_id",
+            "parent_objective_id",
+            "parent_key_result_id",
+            "parent_key_result__objective_id",
+            "weight",
+        )
+    )
+    return [_Edge(*row) for row in rows]
+
+
+def _id_graph(edges: Iterable[_Edge]) -> list[ObjectiveInput]:
+    """The alignment as engine objectives keyed by database id (for traversal only)."""
+    links: dict[int, list[AlignmentLink]] = defaultdict(list)
+    nodes: set[int] = set()
+    for e in edges:
+        nodes.update((e.child, e.parent))
+        if e.parent_key_result is not None:
+            link = AlignmentLink(
+                parent_key_result=f"{e.parent}/{e.parent_key_result}", weight=e.weight
+            )
+        else:
+            link = AlignmentLink(parent_objective=str(e.parent), weight=e.weight)
+        links[e.child].append(link)
+    return [
+        ObjectiveInput(key=str(n), title="", cycle_key="", aligns_to=tuple(links.get(n, ())))
+        for n in sorted(nodes)
+    ]
+
+
+# --- rows → engine inputs ------------------------------------------------------------------
+
+
+def checkin_history(checkins: Iterable[CheckIn]) -> list[CheckIn]:
+    """A key result's history as the engine reads it, oldest first.
+
+    Archived check-ins and check-ins replaced by a correction are left out. Order: effective
+    date, then the time the value was first recorded (a correction keeps the place of the
+    check-in it corrects, so correcting a morning value does not overtake an evening one).
+    Pass every check-in of the key result, corrected ones included.
+    """
+    rows = [c for c in checkins if c.archived_at is None]
+    by_id = {c.pk: c for c in rows}
+    replaced = {c.corrects_id for c in rows if c.corrects_id is not None}
+
+    def origin(c: CheckIn) -> CheckIn:
+        for _ in range(len(by_id)):  # a chain of corrections is never longer than the history
+            if c.corrects_id is None or c.corrects_id not in by_id:
+                break
+            c = by_id[c.corrects_id]
+        return c
+
+    def order(c: CheckIn) -> tuple[dt.date, dt.datetime, int]:
+        first = origin(c)
+        return (c.effective_date, first.recorded_at, first.pk)
+
+    return sorted((c for c in rows if c.pk not in replaced), key=order)
+
+
+def key_result_input(
+    kr: KeyResult, checkins: Iterable[CheckIn], milestones: Iterable[Milestone] = ()
+) -> KeyResultInput:
+    """The engine's view of a key result (``kr.objective.cycle`` must be loaded).
+
+    Key ``"<objective key>/<kr key>"``; window from the cycle start to the due date (the cycle
+    end when none is set); check-ins as in `checkin_history`; milestones that count toward it.
+    """
+    objective = kr.objective
+    cycle = objective.cycle
+    history = checkin_history(checkins)
+    refs = sorted(
+        (m for m in milestones if m.archived_at is None),
+        key=lambda m: (m.date, m.key),
+    )
+    return KeyResultInput(
+        key=f"{objective.key}/{kr.key}",
+        objective_key=objective.key,
+        title=kr.title,
+        kind=KeyResultKind(kr.kind),
+        start=kr.start_value,
+        target=kr.target_value,
+        window_start=cycle.start_date,
+        due=kr.due_date or cycle.end_date,
+        weight=kr.weight,
+        curve=CurveKind(kr.curve),
+        maintain_direction=MaintainDirection(kr.maintain_direction),
+        checkins=tuple(CheckInPoint(c.effective_date, c.value, c.confidence) for c in history),
+        milestones=tuple(MilestoneRef(m.key, m.date, m.weight, m.done_on) for m in refs),
+        owner=kr.owner.email if kr.owner_id is not None and kr.owner is not None else None,
+        unit=kr.unit,
+    )
+
+
+def _group_by_kr(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row.key_result_id].append(row)
+    return grouped
+
+
+def _objective_input(objective: Objective, links: Sequence[AlignmentLink]) -> ObjectiveInput:
+    return ObjectiveInput(
+        key=objective.key,
+        title=objective.title,
+        cycle_key=objective.cycle.key,
+        team_key=objective.owner_team.key if objective.owner_team is not None else None,
+        owner=objective.owner_user.email if objective.owner_user is not None else None,
+        weight=objective.weight,
+        state=ObjectiveState(objective.state),
+        aligns_to=tuple(links),
+    )
+
+
+@dataclass(frozen=True)
+class _LoadedPlan:
+    plan: Plan
+    objectives: dict[str, Objective]  # engine key -> row
+    key_results: dict[str, KeyResult]
+    histories: dict[str, list[CheckIn]]
+    cycle_id: int | None
+
+
+def _descendants(edges: Iterable[_Edge], roots: Collection[int]) -> set[int]:
+    children: dict[int, set[int]] = defaultdict(set)
+    for e in edges:
+        children[e.parent].add(e.child)
+    found: set[int] = set()
+    stack = list(roots)
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def _load(organization: Organization, cycle: Cycle | None) -> _LoadedPlan:
+    org_id = organization.pk
+    objectives_qs = live_objectives(org_id).select_related("cycle", "owner_team", "owner_user")
+    if cycle is not None:
+        # A cycle's objectives roll up objectives aligned to them from other cycles (a year's
+        # objective from its quarters'), so those come along, all the way down.
+        roots = list(live_objectives(org_id).filter(cycle=cycle).values_list("pk", flat=True))
+        extra = _descendants(_live_edges(org_id), roots) - set(roots)
+        objectives_qs = objectives_qs.filter(Q(cycle=cycle) | Q(pk__in=extra))
+    objective_rows = list(objectives_qs.order_by("cycle__start_date", "key", "pk"))
+    objective_ids = [o.pk for o in objective_rows]
+
+    links: dict[int, list[AlignmentLink]] = defaultdict(list)
+    for child_id, parent_key, kr_objective_key, kr_key, weight in (
+        Alignment.objects.filter(child_id__in=objective_ids, archived_at__isnull=True)
+        .order_by("pk")
+        .values_list(
+            "child_id",
+            "parent_objective__key",
+            "parent_key_result__objective__key",
+            "parent_key_result__key",
+            "weight",
+        )
+    ):
+        if kr_key is not None:
+            links[child_id].append(
+                AlignmentLink(parent_key_result=f"{kr_objective_key}/{kr_key}", weight=weight)
+            )
+        elif parent_key is not None:
+            links[child_id].append(AlignmentLink(parent_objective=parent_key, weight=weight))
+
+    by_id = {o.pk: o for o in objective_rows}
+    kr_qs = live_key_results(org_id).filter(objective_id__in=objective_ids)
+    kr_rows = list(kr_qs.select_related("owner").order_by("objective_id", "key", "pk"))
+    for kr in kr_rows:  # reuse the loaded objective (and its cycle) instead of a query each
+        kr.objective = by_id[kr.objective_id]
+    checkins = _group_by_kr(CheckIn.objects.filter(key_result__in=kr_qs.values("pk")))
+    milestones = _group_by_kr(
+        Milestone.objects.filter(key_result__in=kr_qs.values("pk"), archived_at__isnull=True)
+    )
+    teams = Team.objects.filter(organization_id=org_id, archived_at__isnull=True).order_by("key")
+    team_inputs = tuple(
+        TeamInput(key, name, parent_key, capacity)
+        for key, name, parent_key, capacity in teams.values_list(
+            "key", "name", "parent__key", "capacity_days_per_week"
+        )
+    )
+    cycles: dict[int, CycleInput] = {}
+    for o in objective_rows:
+        c = o.cycle
+        cycles.setdefault(
+            c.pk, CycleInput(c.key, c.name, c.start_date, c.end_date, CycleState(c.state))
+        )
+
+    kr_inputs = []
+    histories: dict[str, list[CheckIn]] = {}
+    key_results: dict[str, KeyResult] = {}
+    for kr in kr_rows:
+        kr_in = key_result_input(kr, checkins.get(kr.pk, ()), milestones.get(kr.pk, ()))
+        kr_inputs.append(kr_in)
+        key_results[kr_in.key] = kr
+        histories[kr_in.key] = checkin_history(checkins.get(kr.pk, ()))
+    plan = Plan(
+        organization_name=organization.name,
+        timezone=organization.timezone,
+        settings=organization.engine_settings(),
+        teams=team_inputs,
+        cycles=tuple(cycles.values()),
+        objectives=tuple(_objective_input(o, links.get(o.pk, ())) for o in objective_rows),
+        key_results=tuple(kr_inputs),
+    )
+    return _LoadedPlan(
+        plan=plan,
+        objectives={o.key: o for o in objective_rows},
+        key_results=key_results,
+        histories=histories,
+        cycle_id=cycle.pk if cycle is not None else None,
+    )
+
+
+def load_okr_plan(organization: Organization, *, cycle: Cycle | None = None) -> Plan:
+    """The OKR part of the organization's plan, ready for the engine: teams, cycles, objectives
+    with their alignment, key results with their check-ins and milestones.
+
+    With ``cycle``, the objectives of that cycle plus every objective aligned below them from
+    other cycles (their roll-up needs them). A fixed number of queries.
+    """
+    return _load(organization, cycle).plan
+
+
+def evaluate_cycle(
+    organization: Organization, cycle: Cycle, as_of: dt.date | None = None
+) -> OkrReport:
+    """The live engine result for a cycle's objectives and key results (forecasts included),
+    as of ``as_of`` (default: today in the organization's time zone). This is what the UI shows.
+
+    Objectives from other cycles that feed the roll-up are evaluated but left out of the report.
+    """
+    day = as_of or organization_today(organization)
+    loaded = _load(organization, cycle)
+    report = evaluate_okrs(loaded.plan, day)
+    return OkrReport(
+        day,
+        {
+            k: r
+            for k, r in report.key_results.items()
+            if loaded.key_results[k].objective.cycle_id == cycle.pk
+        },
+        {k: r for k, r in report.objectives.items() if loaded.objectives[k].cycle_id == cycle.pk},
+    )
+
+
+# --- writing the stored columns -------------------------------------------------------------
+
+
+def _fit(value: Decimal, limit: Decimal) -> Decimal:
+    return max(-limit, min(limit, value))
+
+
+def _kr_values(
+    result: KeyResultResult, kr: KeyResult, history: Sequence[CheckIn]
+) -> dict[str, Any]:
+    return {
+        "progress": _fit(result.progress, _PROGRESS_LIMIT),
+        "progress_raw": _fit(result.progress_raw, _RAW_LIMIT),
+        "expected": _fit(result.expected, _PROGRESS_LIMIT),
+        "status": result.status.value,
+        "confidence": result.confidence,
+        "current_value": history[-1].value if history else kr.start_value,
+        "last_checkin_at": max((c.recorded_at for c in history), default=None),
+    }
+
+
+def _objective_values(result: ObjectiveResult) -> dict[str, Any]:
+    return {
+        "progress": _fit(result.progress, _PROGRESS_LIMIT),
+        "expected": _fit(result.expected, _PROGRESS_LIMIT),
+        "status": result.status.value,
+    }
+
+
+def _apply(row: Any, values: Mapping[str, Any]) -> bool:
+    """Set ``values`` on ``row``; whether anything changed."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _write(model: type[KeyResult] | type[Objective], rows: list[Any], fields: Sequence[str]) -> int:
+    if rows:
+        model.objects.bulk_update(rows, list(fields), batch_size=_BATCH)
+    return len(rows)
+
+
+@transaction.atomic(savepoint=False)
+def recompute_organization(
+    organization: Organization, *, cycle: Cycle | None = None, as_of: dt.date | None = None
+) -> Recomputed:
+    """Recompute every stored progress column of the organization (or of one cycle and the
+    objectives aligned below it) from a full engine evaluation as of ``as_of`` (default:
+    today in the organization's time zone). Writes only rows whose values changed."""
+    day = as_of or organization_today(organization)
+    loaded = _load(organization, cycle)
+    report = evaluate_okrs(loaded.plan, day, with_forecast=False)
+    krs = [
+        kr
+        for key, kr in loaded.key_results.items()
+        if _apply(kr, _kr_values(report.key_results[key], kr, loaded.histories[key]))
+    ]
+    objectives = [
+        o
+        for key, o in loaded.objectives.items()
+        if _apply(o, _objective_values(report.objectives[key]))
+    ]
+    return Recomputed(
+        _write(KeyResult, krs, KR_STORED_FIELDS),
+        _write(Objective, objectives, OBJECTIVE_STORED_FIELDS),
+    )
+
+
+def recompute_key_result_and_ancestors(
+    key_result: KeyResult, *, as_of: dt.date | None = None
+) -> Recomputed:
+    """Re-evaluate one key result and roll up its objective and every objective above it
+    (through alignment, including links to a parent key result); write only those rows.
+
+    Called in the check-in transaction (and after any edit that changes the numbers). A fixed
+    number of queries; the other inputs come from their stored columns.
+    """
+    organization = Organization.objects.get(pk=key_result.organization_id)
+    return recompute_objectives_and_ancestors(
+        organization, key_result_ids={key_result.pk}, as_of=as_of
+    )
+
+
+@transaction.atomic(savepoint=False)
+def recompute_objectives_and_ancestors(
+    organization: Organization,
+    *,
+    key_result_ids: Collection[int] = (),
+    objective_ids: Collection[int] = (),
+    as_of: dt.date | None = None,
+) -> Recomputed:
+    """Re-evaluate the given key results, then roll up their objectives, the given objectives,
+    and every objective above any of them; write the rows whose values changed.
+
+    Objectives on the path are locked (``SELECT ... FOR UPDATE``, in id order) before their
+    inputs are read, so two concurrent check-ins under one objective cannot each roll it up
+    from the other's stale value. Archived rows (and rows under archived ones) are skipped.
+    """
+    org_id = organization.pk
+    settings = organization.engine_settings()
+    day = as_of or organization_today(organization)
+
+    # 1. The key results whose own inputs changed: evaluate them afresh.
+    fresh_rows: list[KeyResult] = []
+    if key_result_ids:
+        fresh_rows = list(
+            live_key_results(org_id)
+            .filter(pk__in=list(key_result_ids))
+            .select_related("objective__cycle", "owner")
+            .order_by("pk")
+        )
+    histories: dict[int, list[CheckIn]] = {}
+    fresh: dict[int, KeyResultResult] = {}
+    if fresh_rows:
+        ids = [kr.pk for kr in fresh_rows]
+        checkins = _group_by_kr(CheckIn.objects.filter(key_result_id__in=ids))
+        milestones: dict[int, list[Any]] = {}
+        if any(
+            kr.kind == KeyResultKind.MILESTONES or kr.curve == CurveKind.STEPPED
+            for kr in fresh_rows
+        ):
+            milestones = _group_by_kr(
+                Milestone.objects.filter(key_result_id__in=ids, archived_at__isnull=True)
+            )
+        for kr in fresh_rows:
+            kr_in = key_result_input(kr, checkins.get(kr.pk, ()), milestones.get(kr.pk, ()))
+            histories[kr.pk] = checkin_history(checkins.get(kr.pk, ()))
+            fresh[kr.pk] = evaluate_key_result(kr_in, day, settings, with_forecast=False)
+
+    # 2. The objectives to roll up: theirs, the given ones, and every ancestor.
+    starts = {kr.objective_id for kr in fresh_rows} | set(objective_ids)
+    if not starts:
+        return Recomputed(0, 0)
+    edges = _live_edges(org_id)
+    graph = build_alignment(_id_graph(edges))
+    targets = set(starts)
+    for start in starts:
+        if str(start) in graph.position:
+            targets.update(int(k) for k in ancestors(str(start), graph))
+    target_rows = list(
+        live_objectives(org_id)
+        .select_for_update(of=("self",))
+        .filter(pk__in=sorted(targets))
+        .order_by("pk")
+    )
+    targets = {o.pk for o in target_rows}
+    if not targets:
+        return Recomputed(0, 0)
+    keys = {o.pk: o.key for o in target_rows}
+    states = {o.pk: o.state for o in target_rows}
+
+    # 3. Their other inputs, from the stored columns.
+    previous: dict[str, ObjectiveResult] = {}
+    if settings.rollup is not RollupMode.KEY_RESULTS:
+        outside = {e.child for e in edges if e.parent in targets} - targets
+        for pk, key, state, progress, expected, status in (
+            live_objectives(org_id)
+            .filter(pk__in=sorted(outside))
+            .values_list("pk", "key", "state", "progress", "expected", "status")
+        ):
+            keys[pk] = key
+            states[pk] = state
+            previous[key] = ObjectiveResult(key, progress, expected, Status(status), _STORED)
+    siblings = list(
+        live_key_results(org_id)
+        .filter(objective_id__in=sorted(targets))
+        .order_by("objective_id", "key", "pk")
+        .values_list(
+            "pk",
+            "key",
+            "objective_id",
+            "weight",
+            "current_value",
+            "progress_raw",
+            "progress",
+            "expected",
+            "status",
+            "confidence",
+        )
+    )
+    kr_keys: dict[int, str] = {}
+    kr_inputs: list[KeyResultInput] = []
+    kr_results: dict[str, KeyResultResult] = {}
+    for pk, key, objective_id, weight, current, raw, progress, expected, status, conf in siblings:
+        path = f"{keys[objective_id]}/{key}"
+        kr_keys[pk] = path
+        # Only key, objective and weight matter to the roll-up; the rest is filler.
+        kr_inputs.append(
+            KeyResultInput(
+                path,
+                keys[objective_id],
+                key,
+                KeyResultKind.INCREASE,
+                Decimal(0),
+                Decimal(1),
+                day,
+                day,
+                weight,
+            )
+        )
+        if pk in fresh:
+            kr_results[path] = fresh[pk]
+        else:
+            kr_results[path] = KeyResultResult(
+                path,
+                current,
+                raw,
+                progress,
+                expected,
+                Status(status),
+                conf,
+                False,
+                None,
+                "",
+                None,
+                _STORED,
+            )
+
+    links: dict[int, list[AlignmentLink]] = defaultdict(list)
+    for e in edges:
+        if e.child not in keys or e.parent not in targets:
+            continue
+        if e.parent_key_result is not None:
+            if e.parent_key_result in kr_keys:
+                links[e.child].append(
+                    AlignmentLink(parent_key_result=kr_keys[e.parent_key_result], weight=e.weight)
+                )
+        else:
+            links[e.child].append(AlignmentLink(parent_objective=keys[e.parent], weight=e.weight))
+    objective_inputs = [
+        ObjectiveInput(
+            key=keys[pk],
+            title="",
+            cycle_key="",
+            state=ObjectiveState(states[pk]),
+            aligns_to=tuple(links.get(pk, ())),
+        )
+        for pk in sorted(keys)
+    ]
+
+    # 4. Roll up with the engine, children first, and write what changed.
+    results = rollup_objectives(
+        objective_inputs,
+        kr_inputs,
+        kr_results,
+        settings,
+        day,
+        only={keys[pk] for pk in targets},
+        previous=previous,
+    )
+    changed_krs = [
+        kr
+        for kr in fresh_rows
+        if kr.objective_id in targets and _apply(kr, _kr_values(fresh[kr.pk], kr, histories[kr.pk]))
+    ]
+    changed_objectives = [o for o in target_rows if _apply(o, _objective_values(results[o.key]))]
+    return Recomputed(
+        _write(KeyResult, changed_krs, KR_STORED_FIELDS),
+        _write(Objective, changed_objectives, OBJECTIVE_STORED_FIELDS),
+    )

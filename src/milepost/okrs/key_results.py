@@ -1,0 +1,457 @@
+"""Writes for key results and their check-ins (re-exported by `milepost.okrs.services`).
+
+* A key result's current value changes only through a check-in. Check-ins are append-only: a
+  correction is a new check-in that replaces the one it corrects in the history.
+* A check-in's effective date is a calendar date in the organization's time zone (default:
+  today there) and cannot be in the future. The same ``idempotency_key`` (per organization)
+  returns the first check-in and writes nothing.
+* A check-in, a correction, or an edit of a key result's numbers refreshes the stored progress
+  of the key result and of every objective above it in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from milepost.audit.services import record_event, snapshot
+from milepost.engine.model import KeyResultKind
+from milepost.errors import Conflict, InvalidInput, PermissionDenied
+from milepost.okrs.access import can_check_in, can_edit_key_result
+from milepost.okrs.engine_io import (
+    KR_STORED_FIELDS,
+    organization_today,
+    recompute_objectives_and_ancestors,
+)
+from milepost.okrs.models import CheckIn, CheckInSource, Cycle, KeyResult, Objective
+from milepost.okrs.validation import (
+    FieldErrors,
+    check_user,
+    clean_date,
+    clean_decimal,
+    clean_required_date,
+    lock_key_result,
+    lock_objective,
+    named_fields,
+    require_in_org,
+    sync_fields,
+    validate,
+)
+from milepost.organizations.access import Actor
+from milepost.servicekit import apply_update, archive, check_version, create_audited, restore
+
+if TYPE_CHECKING:
+    from milepost.accounts.models import User
+
+KEY_RESULT_FIELDS = (
+    "key",
+    "title",
+    "description",
+    "kind",
+    "unit",
+    "start_value",
+    "target_value",
+    "weight",
+    "owner",
+    "due_date",
+    "curve",
+    "maintain_direction",
+)
+# Key-result fields whose change moves its numbers (and so its objectives').
+KEY_RESULT_NUMBER_FIELDS = frozenset(KEY_RESULT_FIELDS) - {
+    "key",
+    "title",
+    "description",
+    "unit",
+    "owner",
+}
+
+
+# --- key results ------------------------------------------------------------------------------
+
+
+def _check_key_result(
+    errors: FieldErrors,
+    actor: Actor,
+    cycle: Cycle,
+    *,
+    kind: str,
+    start: Decimal,
+    target: Decimal,
+    due_date: dt.date | None,
+    owner: User | None,
+    check: Collection[str] = KEY_RESULT_FIELDS,
+) -> None:
+    if (
+        kind == KeyResultKind.BINARY
+        and "start_value" not in errors
+        and "target_value" not in errors
+    ):
+        if start != 0:
+            errors.add("start_value", "a binary key result starts at 0 (not done)")
+        if target != 1:
+            errors.add("target_value", "a binary key result has target 1 (done)")
+    if due_date is not None and (due_date < cycle.start_date or due_date > cycle.end_date):
+        errors.add(
+            "due_date",
+            f"must be inside the cycle {cycle.key} ({cycle.start_date} to {cycle.end_date})",
+        )
+    if "owner" in check:
+        check_user(errors, actor, "owner", owner)
+
+
+@transaction.atomic
+def create_key_result(
+    *,
+    actor: Actor,
+    objective: Objective,
+    key: str,
+    title: str,
+    kind: str,
+    start_value: Decimal,
+    target_value: Decimal,
+    unit: str = "",
+    weight: Decimal = Decimal(1),
+    owner: User | None = None,
+    due_date: dt.date | None = None,
+    curve: str = "linear",
+    maintain_direction: str = "at_least",
+    description: str = "",
+) -> KeyResult:
+    """Add a key result to an objective (whoever may change the objective). Its current
+    value starts at the start value and then changes only through check-ins. The due date
+    (default: the cycle's end) lies inside the cycle."""
+    locked = lock_objective(actor, objective)
+    if locked.archived_at is not None:
+        raise InvalidInput.field("objective", "the objective is archived")
+    errors = FieldErrors()
+    start = clean_decimal(errors, "start_value", start_value)
+    target = clean_decimal(errors, "target_value", target_value)
+    weight = clean_decimal(errors, "weight", weight)
+    due = clean_date(errors, "due_date", due_date)
+    _check_key_result(
+        errors,
+        actor,
+        locked.cycle,
+        kind=kind,
+        start=start,
+        target=target,
+        due_date=due,
+        owner=owner,
+    )
+    errors.raise_if_any()
+    kr = KeyResult(
+        organization_id=actor.organization_id,
+        objective=locked,
+        key=key,
+        title=title.strip(),
+        description=description,
+        kind=kind,
+        unit=unit,
+        start_value=start,
+        target_value=target,
+        current_value=start,
+        weight=weight,
+        owner=owner,
+        due_date=due,
+        curve=curve,
+        maintain_direction=maintain_direction,
+    )
+    with named_fields(KeyResult):
+        create_audited(actor=actor, instance=kr)
+    recompute_objectives_and_ancestors(actor.organization, key_result_ids={kr.pk})
+    kr.refresh_from_db(fields=list(KR_STORED_FIELDS))
+    return kr
+
+
+def _require_key_result_editor(actor: Actor, kr: KeyResult) -> None:
+    if not can_edit_key_result(actor, kr):
+        raise PermissionDenied(
+            "You may only change key results that you own, or of objectives that you own or "
+            "that belong to your teams."
+        )
+
+
+@transaction.atomic
+def update_key_result(
+    *,
+    actor: Actor,
+    key_result: KeyResult,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+) -> KeyResult:
+    """Change a key result's definition (never its current value: that is a check-in).
+    A change to its numbers refreshes its progress and its objectives'."""
+    if "current_value" in changes:
+        raise InvalidInput.field(
+            "current_value", "changes only through a check-in (record a check-in instead)"
+        )
+    require_in_org(actor, key_result, "Key result")
+    locked = lock_key_result(actor, key_result.pk)
+    _require_key_result_editor(actor, locked)
+    changes = dict(changes)
+    errors = FieldErrors()
+    for name in ("start_value", "target_value", "weight"):
+        if name in changes:
+            changes[name] = clean_decimal(errors, name, changes[name])
+    if "due_date" in changes:
+        changes["due_date"] = clean_date(errors, "due_date", changes["due_date"])
+    _check_key_result(
+        errors,
+        actor,
+        locked.objective.cycle,
+        kind=changes.get("kind", locked.kind),
+        start=changes.get("start_value", locked.start_value),
+        target=changes.get("target_value", locked.target_value),
+        due_date=changes.get("due_date", locked.due_date),
+        owner=changes.get("owner", locked.owner),
+        check=set(changes),
+    )
+    errors.raise_if_any()
+    with named_fields(KeyResult):
+        updated = apply_update(
+            actor=actor,
+            instance=locked,
+            changes=changes,
+            allowed=KEY_RESULT_FIELDS,
+            expected_version=expected_version,
+        )
+    if KEY_RESULT_NUMBER_FIELDS & set(changes):
+        recompute_objectives_and_ancestors(actor.organization, key_result_ids={updated.pk})
+        updated.refresh_from_db(fields=list(KR_STORED_FIELDS))
+    return updated
+
+
+@transaction.atomic
+def archive_key_result(
+    *, actor: Actor, key_result: KeyResult, expected_version: int | None = None
+) -> KeyResult:
+    """Archive a key result; its objective's progress no longer counts it."""
+    require_in_org(actor, key_result, "Key result")
+    locked = lock_key_result(actor, key_result.pk)
+    _require_key_result_editor(actor, locked)
+    archived = archive(actor=actor, instance=locked, expected_version=expected_version)
+    recompute_objectives_and_ancestors(actor.organization, objective_ids={archived.objective_id})
+    return archived
+
+
+@transaction.atomic
+def restore_key_result(
+    *, actor: Actor, key_result: KeyResult, expected_version: int | None = None
+) -> KeyResult:
+    """Bring an archived key result back (its history is intact)."""
+    require_in_org(actor, key_result, "Key result")
+    locked = lock_key_result(actor, key_result.pk)
+    _require_key_result_editor(actor, locked)
+    check_version(locked, expected_version)
+    restored = restore(actor=actor, instance=locked)
+    recompute_objectives_and_ancestors(actor.organization, key_result_ids={restored.pk})
+    restored.refresh_from_db(fields=list(KR_STORED_FIELDS))
+    return restored
+
+
+# --- check-ins --------------------------------------------------------------------------------
+
+
+def _require_checkin_rights(actor: Actor, kr: KeyResult) -> None:
+    if not can_check_in(actor, kr):
+        raise PermissionDenied(
+            "Only the key result's owner, its objective's owner or team, and admins check in."
+        )
+
+
+def _require_live(kr: KeyResult) -> None:
+    if kr.archived_at is not None:
+        raise Conflict("The key result is archived; restore it before checking in.")
+    objective = kr.objective
+    if objective.archived_at is not None or objective.cycle.archived_at is not None:
+        raise Conflict("The key result's objective or cycle is archived; restore it first.")
+
+
+def _check_value(errors: FieldErrors, kr: KeyResult, value: Any) -> Decimal:
+    number = clean_decimal(errors, "value", value)
+    if "value" not in errors and kr.kind == KeyResultKind.BINARY and number not in (0, 1):
+        errors.add("value", "a binary key result takes 0 (not done) or 1 (done)")
+    return number
+
+
+def _check_confidence(errors: FieldErrors, confidence: Any) -> None:
+    # The range is the database constraint's (reported with its message); the type is not.
+    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, int)):
+        errors.add("confidence", "must be a whole number from 0 to 10")
+
+
+# Set by the service itself; skipping their validation saves a query each (and leaves the
+# idempotency key's uniqueness to the database, where a race is caught and answered).
+_CHECKIN_TRUSTED = ("organization", "key_result", "author", "corrects")
+
+
+def _insert_checkin(checkin: CheckIn) -> bool:
+    """Validate and insert; False if the database refused it as a duplicate (a race)."""
+    validate(checkin, exclude=_CHECKIN_TRUSTED)
+    try:
+        with transaction.atomic():
+            checkin.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _replay(actor: Actor, kr: KeyResult, idempotency_key: str) -> CheckIn | None:
+    """The check-in already recorded under this key, if any (for this key result only)."""
+    existing = CheckIn.objects.filter(
+        organization_id=actor.organization_id, idempotency_key=idempotency_key
+    ).first()
+    if existing is not None and existing.key_result_id != kr.pk:
+        raise Conflict(
+            "This Idempotency-Key was already used for a check-in on another key result.",
+            errors={"idempotency_key": ["already used for another key result"]},
+        )
+    return existing
+
+
+def _after_checkin(actor: Actor, kr: KeyResult, caller: KeyResult | None) -> dict[str, Any]:
+    """Bump the key result's version, refresh its numbers and its ancestors'; the new state."""
+    KeyResult.objects.filter(pk=kr.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    recompute_objectives_and_ancestors(actor.organization, key_result_ids={kr.pk})
+    kr.refresh_from_db(fields=["version", "updated_at", *KR_STORED_FIELDS])
+    if caller is not None:
+        sync_fields(caller, kr, ["version", "updated_at", *KR_STORED_FIELDS])
+    return {
+        "current_value": str(kr.current_value),
+        "progress": str(kr.progress),
+        "status": kr.status,
+    }
+
+
+@transaction.atomic
+def record_checkin(
+    *,
+    actor: Actor,
+    key_result: KeyResult,
+    value: Decimal,
+    confidence: int | None = None,
+    note: str = "",
+    effective_date: dt.date | None = None,
+    source: str = CheckInSource.MANUAL,
+    idempotency_key: str | None = None,
+) -> CheckIn:
+    """Record a value (and optionally a confidence from 0 to 10 and a note) for a key result.
+
+    The effective date defaults to today in the organization's time zone and cannot be in
+    the future. The key result's current value becomes its latest check-in's, and the stored
+    progress and status of the key result and of every objective above it are refreshed in
+    the same transaction. Concurrent check-ins on one key result are serialised (row lock).
+    The same ``idempotency_key`` returns the first check-in and writes nothing.
+    """
+    require_in_org(actor, key_result, "Key result")
+    kr = lock_key_result(actor, key_result.pk)
+    _require_checkin_rights(actor, kr)
+    key = (idempotency_key or "").strip() or None
+    if key is not None and (existing := _replay(actor, kr, key)) is not None:
+        return existing
+    _require_live(kr)
+    errors = FieldErrors()
+    number = _check_value(errors, kr, value)
+    _check_confidence(errors, confidence)
+    today = organization_today(actor.organization)
+    day = clean_required_date(errors, "effective_date", effective_date or today)
+    if day > today:
+        errors.add(
+            "effective_date",
+            f"cannot be in the future (today is {today} in {actor.organization.timezone})",
+        )
+    errors.raise_if_any()
+    before = {
+        "current_value": str(kr.current_value),
+        "progress": str(kr.progress),
+        "status": kr.status,
+    }
+    checkin = CheckIn(
+        organization_id=actor.organization_id,
+        key_result=kr,
+        value=number,
+        confidence=confidence,
+        note=note,
+        author=actor.user,
+        source=source,
+        recorded_at=timezone.now(),
+        effective_date=day,
+        idempotency_key=key,
+    )
+    if not _insert_checkin(checkin):
+        # Another request with the same key won the race (on another key result, since
+        # this one is locked): answer as if it had come first.
+        if key is not None and (existing := _replay(actor, kr, key)) is not None:
+            return existing
+        raise Conflict("The check-in conflicts with one recorded at the same time; try again.")
+    state = _after_checkin(actor, kr, key_result)
+    record_event(
+        actor=actor,
+        action="checkin.record",
+        target=checkin,
+        target_label=f"{kr.objective.key}/{kr.key}: {checkin.value}",
+        before=before,
+        after={**snapshot(checkin), **state},
+    )
+    return checkin
+
+
+@transaction.atomic
+def correct_checkin(
+    *,
+    actor: Actor,
+    checkin: CheckIn,
+    value: Decimal,
+    confidence: int | None = None,
+    note: str = "",
+) -> CheckIn:
+    """Correct a check-in: a new check-in on the same date that replaces it in the history
+    (the original stays, marked as corrected). Confidence and note default to the original's.
+    Only the latest correction of a check-in can be corrected again."""
+    require_in_org(actor, checkin, "Check-in")
+    kr = lock_key_result(actor, checkin.key_result_id)
+    _require_checkin_rights(actor, kr)
+    _require_live(kr)
+    original = CheckIn.objects.get(pk=checkin.pk)
+    if original.archived_at is not None:
+        raise Conflict("This check-in is archived and cannot be corrected.")
+    later = CheckIn.objects.filter(corrects=original).values_list("pk", flat=True).first()
+    if later is not None:
+        raise Conflict(
+            f"This check-in was already corrected (check-in {later}); correct that one instead."
+        )
+    errors = FieldErrors()
+    number = _check_value(errors, kr, value)
+    _check_confidence(errors, confidence)
+    errors.raise_if_any()
+    correction = CheckIn(
+        organization_id=actor.organization_id,
+        key_result=kr,
+        value=number,
+        confidence=confidence if confidence is not None else original.confidence,
+        note=note or original.note,
+        author=actor.user,
+        source=CheckInSource.MANUAL,
+        recorded_at=timezone.now(),
+        effective_date=original.effective_date,
+        corrects=original,
+    )
+    if not _insert_checkin(correction):
+        raise Conflict("This check-in was corrected by someone else at the same time; reload.")
+    state = _after_checkin(actor, kr, None)
+    record_event(
+        actor=actor,
+        action="checkin.correct",
+        target=correction,
+        target_label=f"{kr.objective.key}/{kr.key}: {original.value} → {correction.value}",
+        before=snapshot(original),
+        after={**snapshot(correction), **state},
+    )
+    return correction
