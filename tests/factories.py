@@ -72,3 +72,46 @@ def make_initiative(org: Organization, key: str | None = None, **extra: Any) -> 
     key = key or f"ini{next(_seq)}"
     extra.setdefault("status", "planned")
     return Initiative.objects.create(organization=org, key=key, title=extra.pop("title", key), **extra)
+
+
+# --- roadmap and work (appended by the roadmap/work services) ------------------------------
+
+from milepost.roadmap.models import Dependency, Milestone  # noqa: E402
+from milepost.work.models import Task, TimeEntry  # noqa: E402
+
+
+def make_milestone(org: Organization, key: str | None = None, **extra: Any) -> Milestone:
+    key = key or f"ms{next(_seq)}"
+    extra.setdefault("date", date(2026, 11, 1))
+    return Milestone.objects.create(organization=org, key=key, name=extra.pop("name", key), **extra)
+
+
+def make_dependency(
+    predecessor: Initiative | Milestone, successor: Initiative | Milestone, **extra: Any
+) -> Dependency:
+    """A dependency between two initiatives or milestones (any mix)."""
+    p_end = "milestone" if isinstance(predecessor, Milestone) else "initiative"
+    s_end = "milestone" if isinstance(successor, Milestone) else "initiative"
+    ends = {f"predecessor_{p_end}": predecessor, f"successor_{s_end}": successor}
+    return Dependency.objects.create(organization_id=predecessor.organization_id, **ends, **extra)
+
+
+def make_task(initiative: Initiative, title: str | None = None, **extra: Any) -> Task:
+    return Task.objects.create(
+        organization_id=initiative.organization_id,
+        initiative=initiative,
+        title=title or f"task{next(_seq)}",
+        **extra,
+    )
+
+
+def make_time_entry(task: Task, user: User, hours: Decimal = Decimal(1), **extra: Any) -> TimeEntry:
+    extra.setdefault("date", date(2026, 11, 2))
+    return TimeEntry.objects.create(
+        organization_id=task.organization_id,
+        task=task,
+        initiative_id=task.initiative_id,
+        user=user,
+        hours=hours,
+        **extra,
+    )

@@ -450,12 +450,15 @@ def update_initiative_link(
 def unlink_initiative(*, actor: Actor, link: InitiativeKeyResult) -> None:
     """Remove a link between an initiative and a key result (the audit event keeps it)."""
     require_in_organization(actor, link, "Link")
-    initiative = Initiative.objects.get(pk=link.initiative_id)
+    locked = InitiativeKeyResult.objects.select_for_update().get(pk=link.pk)
+    initiative = Initiative.objects.get(pk=locked.initiative_id)
     deny_unless(
         can_edit_initiative(actor, initiative), f"You may only unlink initiatives {_NOT_YOURS}"
     )
-    record_event(actor=actor, action="initiative.unlink", target=initiative, before=snapshot(link))
-    InitiativeKeyResult.objects.filter(pk=link.pk).delete()
+    record_event(
+        actor=actor, action="initiative.unlink", target=initiative, before=snapshot(locked)
+    )
+    locked.delete()
 
 
 # --- milestones ----------------------------------------------------------------------------
