@@ -81,7 +81,7 @@ def expected_value(kr: KeyResultInput, as_of: date) -> Decimal:
 def expected_progress(kr: KeyResultInput, as_of: date) -> tuple[Decimal, Explanation]:
     """Expected progress of ``kr`` at ``as_of`` from its curve, with the formula used."""
     value = expected_value(kr, as_of)
-    return value, LazyExplanation(lambda: explain_expected(kr, as_of, value))
+    return value, LazyExplanation(explain_expected, kr, as_of, value)
 
 
 def explain_expected(kr: KeyResultInput, as_of: date, value: Decimal) -> Explanation:

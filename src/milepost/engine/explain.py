@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVarTuple
+
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,30 +48,33 @@ class Explanation:
 
 
 class LazyExplanation(Explanation):
-    """An `Explanation` whose text is built on first use.
+    """An `Explanation` whose text is built on first use, by ``factory(*args)``.
 
     The engine returns an explanation with every number; building the strings for tens of
     thousands of key results up front costs more than computing the numbers, and most of them
-    are never shown. A lazy explanation keeps a zero-argument factory and behaves exactly like
-    the `Explanation` it returns: same attributes, equal to it, same hash, and it pickles as
-    the plain `Explanation`.
+    are never shown. A lazy explanation keeps the factory and its arguments (one tuple, rather
+    than a closure, to keep allocations low) and behaves exactly like the `Explanation` it
+    builds: same attributes, equal to it, same hash, and it pickles as the plain `Explanation`.
     """
 
-    __slots__ = ("_state",)
-    _state: Callable[[], Explanation] | Explanation
+    __slots__ = ("_args", "_state")
+    _state: Callable[..., Explanation] | Explanation
+    _args: tuple[object, ...]
 
-    def __init__(self, factory: Callable[[], Explanation]) -> None:
+    def __init__(self, factory: Callable[[*Ts], Explanation], *args: *Ts) -> None:
         object.__setattr__(self, "_state", factory)
+        object.__setattr__(self, "_args", args)
 
     def resolve(self) -> Explanation:
         """The plain `Explanation` (built once, then kept)."""
         state = self._state
         if isinstance(state, Explanation):
             return state
-        built = state()
+        built = state(*self._args)
         while isinstance(built, LazyExplanation):
             built = built.resolve()
         object.__setattr__(self, "_state", built)
+        object.__setattr__(self, "_args", ())
         return built
 
     @property

@@ -142,24 +142,40 @@ def forecast(kr: KeyResultInput, as_of: date) -> tuple[Forecast | None, str]:
     high = Decimal(f"{y_due + half:.4f}")
     progress = raw_progress(kr, kr.due, value)
     intercept = mean_y - slope * mean_x
+    explanation = LazyExplanation(
+        _explain_forecast,
+        kr,
+        (n, lo, points[0].on, points[-1].on, df),
+        (slope, intercept, s, t),
+        (value, low, high, progress),
+    )
+    return Forecast(value, low, high, progress, explanation), ""
 
-    def build() -> Explanation:
-        return Explanation(
-            "forecast.least_squares",
-            f"trend {slope:+.4g} per day through {n} check-ins projects {value} on {kr.due} "
-            f"(80% interval {low} to {high}), progress {progress}",
-            (
-                Term("check-ins used", str(n), f"{points[0].on} to {points[-1].on}"),
-                Term("slope", f"{slope:.6g}", "value per day"),
-                Term("intercept", f"{intercept:.6g}", f"value at {kr.window_start}"),
-                Term("days to due date", str(x_due), f"from {kr.window_start}"),
-                Term("residual standard deviation", f"{s:.6g}"),
-                Term("t quantile", f"{t:.4f}", f"0.90, {df} degrees of freedom"),
-                Term("projected value", str(value), f"on {kr.due}"),
-                Term("80% interval", f"{low} to {high}"),
-                Term("projected progress", str(progress), "raw, from start to target"),
-            ),
-            (f"{lo} check-in(s) before the window ignored",) if lo else (),
-        )
 
-    return Forecast(value, low, high, progress, LazyExplanation(build)), ""
+def _explain_forecast(
+    kr: KeyResultInput,
+    counts: tuple[int, int, date, date, int],
+    fit: tuple[float, float, float, float],
+    projected: tuple[Decimal, Decimal, Decimal, Decimal],
+) -> Explanation:
+    n, lo, first, last, df = counts
+    slope, intercept, s, t = fit
+    value, low, high, progress = projected
+    x_due = (kr.due - kr.window_start).days
+    return Explanation(
+        "forecast.least_squares",
+        f"trend {slope:+.4g} per day through {n} check-ins projects {value} on {kr.due} "
+        f"(80% interval {low} to {high}), progress {progress}",
+        (
+            Term("check-ins used", str(n), f"{first} to {last}"),
+            Term("slope", f"{slope:.6g}", "value per day"),
+            Term("intercept", f"{intercept:.6g}", f"value at {kr.window_start}"),
+            Term("days to due date", str(x_due), f"from {kr.window_start}"),
+            Term("residual standard deviation", f"{s:.6g}"),
+            Term("t quantile", f"{t:.4f}", f"0.90, {df} degrees of freedom"),
+            Term("projected value", str(value), f"on {kr.due}"),
+            Term("80% interval", f"{low} to {high}"),
+            Term("projected progress", str(progress), "raw, from start to target"),
+        ),
+        (f"{lo} check-in(s) before the window ignored",) if lo else (),
+    )

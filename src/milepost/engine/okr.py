@@ -7,7 +7,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from operator import attrgetter
 
 from milepost.engine.expected import expected_value, explain_expected
@@ -24,15 +23,11 @@ NO_FORECAST_REQUESTED = "forecast not requested"
 _on = attrgetter("on")
 
 
-def evaluate_key_result(
-    kr: KeyResultInput, as_of: date, settings: EngineSettings, *, with_forecast: bool = True
-) -> KeyResultResult:
-    """Everything the product shows about one key result as of ``as_of``.
+_Measured = tuple[Decimal, CheckInPoint | None, int | None, Decimal, Decimal, Decimal, Status]
 
-    Confidence is the latest confidence given in a check-in on or before ``as_of`` (None if
-    none was). ``with_forecast=False`` skips the forecast (None, reason
-    ``"forecast not requested"``) where only progress and status are needed.
-    """
+
+def _measure(kr: KeyResultInput, as_of: date, settings: EngineSettings) -> _Measured:
+    """(current, its check-in, confidence, raw, clamped, expected, status) as of ``as_of``."""
     checkins = kr.checkins
     # Usually the latest check-in is on or before the date: skip the search then.
     i = len(checkins)
@@ -56,28 +51,27 @@ def evaluate_key_result(
     clamped = clamp(raw, settings)
     expected = expected_value(kr, as_of)
     status = status_value(clamped, expected, as_of, kr.window_start, settings)
+    return current, point, confidence, raw, clamped, expected, status
+
+
+def evaluate_key_result(
+    kr: KeyResultInput, as_of: date, settings: EngineSettings, *, with_forecast: bool = True
+) -> KeyResultResult:
+    """Everything the product shows about one key result as of ``as_of``.
+
+    Confidence is the latest confidence given in a check-in on or before ``as_of`` (None if
+    none was). ``with_forecast=False`` skips the forecast (None, reason
+    ``"forecast not requested"``) where only progress and status are needed.
+    """
+    current, point, confidence, raw, clamped, expected, status = _measure(kr, as_of, settings)
     disagrees = confidence_disagrees(status, confidence)
     if with_forecast:
         fc, reason = forecast(kr, as_of)
     else:
         fc, reason = None, NO_FORECAST_REQUESTED
-    explanation = LazyExplanation(
-        partial(
-            _explain_key_result,
-            kr,
-            as_of,
-            settings,
-            current,
-            point,
-            raw,
-            clamped,
-            expected,
-            status,
-            confidence,
-            disagrees,
-            reason,
-        )
-    )
+    # The explanation recomputes the (cheap, deterministic) numbers when it is first read,
+    # so all it keeps is the inputs.
+    explanation = LazyExplanation(_explain_key_result, kr, as_of, settings, reason)
     return KeyResultResult(
         kr.key,
         current,
@@ -95,19 +89,10 @@ def evaluate_key_result(
 
 
 def _explain_key_result(
-    kr: KeyResultInput,
-    as_of: date,
-    settings: EngineSettings,
-    current: Decimal,
-    point: CheckInPoint | None,
-    raw: Decimal,
-    clamped: Decimal,
-    expected: Decimal,
-    status: Status,
-    confidence: int | None,
-    disagrees: bool,
-    forecast_reason: str,
+    kr: KeyResultInput, as_of: date, settings: EngineSettings, forecast_reason: str
 ) -> Explanation:
+    current, point, confidence, raw, clamped, expected, status = _measure(kr, as_of, settings)
+    disagrees = confidence_disagrees(status, confidence)
     progress = explain_progress(kr, as_of, settings, current, point, raw, clamped)
     exp = explain_expected(kr, as_of, expected)
     st = explain_status(status, clamped, expected, as_of, kr.window_start, settings)

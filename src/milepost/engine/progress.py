@@ -160,11 +160,10 @@ def key_result_progress(kr: KeyResultInput, as_of: date, settings: EngineSetting
     current, checkin = current_value(kr, as_of)
     raw = raw_progress(kr, as_of, current)
     clamped = clamp(raw, settings)
-
-    def build() -> Explanation:
-        return explain_progress(kr, as_of, settings, current, checkin, raw, clamped)
-
-    return ProgressValue(raw, clamped, current, LazyExplanation(build), checkin)
+    explanation = LazyExplanation(
+        explain_progress, kr, as_of, settings, current, checkin, raw, clamped
+    )
+    return ProgressValue(raw, clamped, current, explanation, checkin)
 
 
 def _current_term(

@@ -343,14 +343,7 @@ def _objective_result(
             ZERO,
             ZERO,
             Status.NOT_STARTED,
-            LazyExplanation(
-                lambda: Explanation(
-                    f"objective.{mode.value}",
-                    f"{key}: no key results or aligned objectives: progress 0, not started",
-                    (),
-                    tuple(notes),
-                )
-            ),
+            LazyExplanation(_explain_empty, key, mode, notes),
         )
     total = ZERO
     p_sum = ZERO
@@ -377,12 +370,30 @@ def _objective_result(
     else:
         status = worst_status([row[5] for row in rows])
 
-    def build() -> Explanation:
-        return _explain_objective(
-            key, rows, notes, settings, as_of, mode, progress, expected, status, total, equal
-        )
+    explanation = LazyExplanation(
+        _explain_objective,
+        key,
+        rows,
+        notes,
+        settings,
+        as_of,
+        mode,
+        progress,
+        expected,
+        status,
+        total,
+        equal,
+    )
+    return ObjectiveResult(key, progress, expected, status, explanation)
 
-    return ObjectiveResult(key, progress, expected, status, LazyExplanation(build))
+
+def _explain_empty(key: str, mode: RollupMode, notes: list[str]) -> Explanation:
+    return Explanation(
+        f"objective.{mode.value}",
+        f"{key}: no key results or aligned objectives: progress 0, not started",
+        (),
+        tuple(notes),
+    )
 
 
 def _explain_objective(

@@ -71,7 +71,7 @@ def key_result_status(
     """Status of a key result at ``as_of`` and the rule that chose it."""
     status = status_value(progress_clamped, expected, as_of, window_start, settings)
     return status, LazyExplanation(
-        lambda: explain_status(status, progress_clamped, expected, as_of, window_start, settings)
+        explain_status, status, progress_clamped, expected, as_of, window_start, settings
     )
 
 
