@@ -186,17 +186,25 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = os.environ.get(
+EMAIL_BACKEND_PATH = os.environ.get(
     "MILEPOST_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
-EMAIL_HOST = os.environ.get("MILEPOST_EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("MILEPOST_EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("MILEPOST_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("MILEPOST_EMAIL_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("MILEPOST_EMAIL_TLS", False)
+_smtp_options: dict[str, object] = (
+    {
+        "host": os.environ.get("MILEPOST_EMAIL_HOST", "localhost"),
+        "port": int(os.environ.get("MILEPOST_EMAIL_PORT", "25")),
+        "username": os.environ.get("MILEPOST_EMAIL_USER", ""),
+        "password": os.environ.get("MILEPOST_EMAIL_PASSWORD", ""),
+        "use_tls": env_bool("MILEPOST_EMAIL_TLS", False),
+        "timeout": 20,
+    }
+    if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend")
+    else {}
+)
+MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": _smtp_options}}
 DEFAULT_FROM_EMAIL = os.environ.get("MILEPOST_EMAIL_FROM", "milepost@localhost")
 
 # Security. Production turns everything on; development keeps http://127.0.0.1 usable.
