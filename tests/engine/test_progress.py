@@ -203,3 +203,15 @@ def test_formula_examples(
 ) -> None:
     k = kr(kind=kind, start=start, target=target, checkins=(ck(1, value),))
     assert key_result_progress(k, day(1), DEFAULT).raw == Decimal(expected)
+
+
+def test_progress_values_always_print_with_four_places() -> None:
+    # 0 / -6 is "-0" in decimal arithmetic; progress must never show it.
+    flat = key_result_progress(kr(kind=KeyResultKind.DECREASE, start=10, target=4), day(3), DEFAULT)
+    assert (str(flat.raw), str(flat.clamped)) == ("0.0000", "0.0000")
+    ship = kr(kind=KeyResultKind.BINARY, start=0, target=1, checkins=(ck(1, 1),))
+    assert str(key_result_progress(ship, day(2), DEFAULT).clamped) == "1.0000"
+    over = key_result_progress(kr(start=0, target=10, checkins=(ck(1, 30),)), day(2), DEFAULT)
+    assert str(over.clamped) == "1.0000"
+    below = key_result_progress(kr(start=0, target=10, checkins=(ck(1, -5),)), day(2), DEFAULT)
+    assert str(below.clamped) == "0.0000"

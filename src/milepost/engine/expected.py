@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from milepost.engine.explain import Explanation, LazyExplanation, Term
 from milepost.engine.model import Curve, KeyResultInput
-from milepost.engine.progress import ONE, ZERO, q4
+from milepost.engine.progress import P0, P1, ZERO, q4
 
 # Shares depend only on (elapsed days, window days): a handful of distinct values per cycle,
 # so they are computed once. Bounded so odd inputs cannot grow it without limit.
@@ -43,7 +43,7 @@ def time_share(window_start: date, due: date, as_of: date, *, squared: bool = Fa
     """
     elapsed, total = elapsed_days(window_start, due, as_of)
     if total <= 0:
-        return ONE if as_of >= due else ZERO
+        return P1 if as_of >= due else P0
     key = (elapsed, total, squared)
     share = _SHARES.get(key)
     if share is None:
@@ -64,7 +64,7 @@ def stepped_share(kr: KeyResultInput, as_of: date) -> Decimal:
         if m.on <= as_of:
             due += m.weight
     if total <= 0:
-        return ZERO
+        return P0
     return q4(due / total)
 
 
@@ -73,7 +73,7 @@ def expected_value(kr: KeyResultInput, as_of: date) -> Decimal:
     curve = kr.curve
     if curve is Curve.STEPPED and kr.milestones:
         if as_of < kr.window_start:
-            return ZERO
+            return P0
         return stepped_share(kr, as_of)
     return time_share(kr.window_start, kr.due, as_of, squared=curve is Curve.BACK_LOADED)
 

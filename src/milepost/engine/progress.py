@@ -36,6 +36,9 @@ from milepost.engine.model import (
 ZERO = Decimal(0)
 ONE = Decimal(1)
 PLACES = Decimal("0.0001")
+# Progress values always carry 4 places, so they print alike ("0.0000", not "0" or "-0").
+P0 = Decimal("0.0000")
+P1 = Decimal("1.0000")
 
 _on = attrgetter("on")
 
@@ -43,9 +46,10 @@ _on = attrgetter("on")
 def q4(value: Decimal) -> Decimal:
     """``value`` rounded half up to 4 decimal places (the precision of every progress value)."""
     try:
-        return value.quantize(PLACES, rounding=ROUND_HALF_UP)
+        rounded = value.quantize(PLACES, rounding=ROUND_HALF_UP)
     except InvalidOperation:  # too many digits to hold 4 places: already far beyond any clamp
         return value
+    return rounded if rounded else P0  # no negative zero (0 / -6 is -0 in decimal arithmetic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,7 @@ def milestone_share(kr: KeyResultInput, as_of: date) -> Decimal:
         if m.done_on is not None and m.done_on <= as_of:
             done += m.weight
     if total <= 0:
-        return ZERO
+        return P0
     return q4(done / total)
 
 
@@ -110,20 +114,22 @@ def raw_progress(kr: KeyResultInput, as_of: date, current: Decimal) -> Decimal:
         # A target equal to the start is invalid input (plan checks reject it); the only
         # meaningful reading is "reached or not".
         reached = current >= kr.target if kind is KeyResultKind.INCREASE else current <= kr.target
-        return ONE if reached else ZERO
+        return P1 if reached else P0
     if kind is KeyResultKind.BINARY:
-        return ONE if current >= ONE else ZERO
+        return P1 if current >= ONE else P0
     if kind is KeyResultKind.MILESTONES:
         return milestone_share(kr, as_of)
-    return ONE if holds(kr, current) else ZERO
+    return P1 if holds(kr, current) else P0
 
 
 def clamp(raw: Decimal, settings: EngineSettings) -> Decimal:
     """Clamp raw progress to [0, 1], or [0, cap] when over-achievement is allowed."""
     if raw <= 0:
-        return ZERO
-    cap = settings.over_achievement_cap if settings.allow_over_achievement else ONE
-    return cap if raw > cap else raw
+        return P0
+    if settings.allow_over_achievement:
+        cap = settings.over_achievement_cap
+        return q4(cap) if raw > cap else raw
+    return P1 if raw > ONE else raw
 
 
 def maintain_share_held(kr: KeyResultInput, as_of: date) -> Decimal:
@@ -139,7 +145,7 @@ def maintain_share_held(kr: KeyResultInput, as_of: date) -> Decimal:
     checkins = kr.checkins
     if end < start:
         value, _ = current_value(kr, as_of)
-        return ONE if holds(kr, value) else ZERO
+        return P1 if holds(kr, value) else P0
     first = bisect_right(checkins, start, key=_on)
     last = bisect_right(checkins, end, key=_on)
     value = checkins[first - 1].value if first else kr.start

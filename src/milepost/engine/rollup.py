@@ -42,7 +42,7 @@ from milepost.engine.model import (
     RollupMode,
     Status,
 )
-from milepost.engine.progress import ONE, ZERO, q4
+from milepost.engine.progress import ONE, P0, ZERO, q4
 from milepost.engine.results import KeyResultResult, ObjectiveResult
 from milepost.engine.status import explain_status, status_from_gap, worst_status
 
@@ -340,8 +340,8 @@ def _objective_result(
     if not rows:
         return ObjectiveResult(
             key,
-            ZERO,
-            ZERO,
+            P0,
+            P0,
             Status.NOT_STARTED,
             LazyExplanation(_explain_empty, key, mode, notes),
         )
