@@ -289,8 +289,16 @@ class _PlanDumper(
         kind = "int" if YAML_INT.match(text) else "float"
         return self.represent_scalar(f"tag:yaml.org,2002:{kind}", text)
 
+    def represent_text(self, value: str) -> yaml.nodes.ScalarNode:
+        # PyYAML writes NEL (U+0085) raw inside single quotes, where a reader folds it into
+        # a space; double quotes escape it (as do they every other special line break).
+        if any(ch in value for ch in "\x85\u2028\u2029"):
+            return self.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+        return self.represent_str(value)
+
 
 _PlanDumper.add_representer(Decimal, _PlanDumper.represent_decimal)
+_PlanDumper.add_representer(str, _PlanDumper.represent_text)
 
 
 def dump_yaml(data: Any) -> str:
