@@ -42,7 +42,9 @@ def test_members_add_list_change_remove(api_owner: Api) -> None:
     assert member["email"] == "new@example.test"
     listed = api_owner.get("/members").json()
     assert member["id"] in [m["id"] for m in listed["items"]]
-    patched = api_owner.patch(f"/members/{member['id']}", {"role": "member"}, if_match=created["ETag"])
+    patched = api_owner.patch(
+        f"/members/{member['id']}", {"role": "member"}, if_match=created["ETag"]
+    )
     assert patched.status_code == 200, patched.content
     assert patched.json()["role"] == "member"
     assert api_owner.delete(f"/members/{member['id']}", if_match=patched["ETag"]).status_code == 204
@@ -51,11 +53,15 @@ def test_members_add_list_change_remove(api_owner: Api) -> None:
 
 
 def test_teams_crud(api_admin: Api) -> None:
-    created = api_admin.post("/teams", {"key": "growth", "name": "Growth", "capacity_days_per_week": 10})
+    created = api_admin.post(
+        "/teams", {"key": "growth", "name": "Growth", "capacity_days_per_week": 10}
+    )
     assert created.status_code == 201, created.content
     team = created.json()
     assert team["capacity_days_per_week"] == "10"
-    updated = api_admin.patch(f"/teams/{team['id']}", {"name": "Growth team"}, if_match=created["ETag"])
+    updated = api_admin.patch(
+        f"/teams/{team['id']}", {"name": "Growth team"}, if_match=created["ETag"]
+    )
     assert updated.status_code == 200, updated.content
     assert updated.json()["name"] == "Growth team"
     added = api_admin.post(f"/teams/{team['id']}/members", {"user": api_admin.user.pk})

@@ -13,7 +13,7 @@ def visible_tokens(actor: Actor) -> QuerySet[ApiToken]:
     """Tokens of the actor's organization the actor may see: their own; admins see all."""
     qs = ApiToken.objects.filter(organization_id=actor.organization_id).select_related("user")
     if not actor.is_admin:
-        qs = qs.filter(user_id=actor.user_id)
+        qs = qs.filter(user_id=actor.user_id) if actor.user_id is not None else qs.none()
     return qs
 
 

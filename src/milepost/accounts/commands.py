@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = token.add_subparsers(dest="token_command", metavar="ACTION")
 
     create = actions.add_parser("create", help="create a token and print its secret once")
-    create.add_argument("--user", required=True, metavar="EMAIL", help="the person the token acts as")
+    create.add_argument(
+        "--user", required=True, metavar="EMAIL", help="the person the token acts as"
+    )
     create.add_argument("--org", required=True, metavar="SLUG", help="the organization")
     create.add_argument(
         "--role",
@@ -113,7 +115,8 @@ def run_create(args: argparse.Namespace) -> int:
 
     print(
         f"Token {token.pk} ({token.prefix}…) for {user.email} in {organization.slug}, role "
-        f"{token.role}" + (f", expires {token.expires_at:%Y-%m-%d}" if token.expires_at else "")
+        f"{token.role}"
+        + (f", expires {token.expires_at:%Y-%m-%d}" if token.expires_at else "")
         + ". The secret above is shown once; store it now.",
         file=sys.stderr,
     )
@@ -147,7 +150,11 @@ def run_revoke(args: argparse.Namespace) -> int:
     organization = _organization(args.org)
     qs = ApiToken.objects.filter(organization=organization)
     ident = args.token.strip().rstrip("…")
-    matches = list(qs.filter(pk=int(ident))) if ident.isdigit() and len(ident) < 16 else list(qs.filter(prefix=ident))
+    matches = (
+        list(qs.filter(pk=int(ident)))
+        if ident.isdigit() and len(ident) < 16
+        else list(qs.filter(prefix=ident))
+    )
     if len(matches) != 1:
         raise CommandError(f"no single token {ident!r} in {organization.slug}")
     token = revoke_api_token(actor=system_actor(organization, label="cli"), token=matches[0])

@@ -91,7 +91,10 @@ def create_api_token(
     if key_result is not None:
         from milepost.okrs.models import KeyResult
 
-        if not isinstance(key_result, KeyResult) or key_result.organization_id != actor.organization_id:
+        if (
+            not isinstance(key_result, KeyResult)
+            or key_result.organization_id != actor.organization_id
+        ):
             raise InvalidInput.field("key_result", "not found")
         kr_id = key_result.pk
     secret = new_token_secret()
@@ -106,7 +109,9 @@ def create_api_token(
         expires_at=expires_at,
     )
     save_validated(token)
-    record_event(actor=actor, action="apitoken.create", target=token, after=_token_event_data(token))
+    record_event(
+        actor=actor, action="apitoken.create", target=token, after=_token_event_data(token)
+    )
     return token, secret
 
 
@@ -121,5 +126,7 @@ def revoke_api_token(*, actor: Actor, token: ApiToken) -> ApiToken:
     if locked.revoked_at is None:
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
-        record_event(actor=actor, action="apitoken.revoke", target=locked, before=_token_event_data(locked))
+        record_event(
+            actor=actor, action="apitoken.revoke", target=locked, before=_token_event_data(locked)
+        )
     return locked

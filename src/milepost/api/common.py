@@ -28,7 +28,9 @@ MAX_DATE = date(2199, 12, 31)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Path parameters: an id out of range or a malformed slug is simply "not found".
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Slug = Annotated[str, Path(pattern=r"^[-a-zA-Z0-9_]{1,60}$", description="The organization's slug.")]
+Slug = Annotated[
+    str, Path(pattern=r"^[-a-zA-Z0-9_]{1,60}$", description="The organization's slug.")
+]
 
 
 def _no_nul(value: str) -> str:
@@ -62,11 +64,25 @@ Since = AwareDatetime
 Value = Annotated[
     Decimal, Field(ge=-(10**13), le=10**13, max_digits=20, decimal_places=6, allow_inf_nan=False)
 ]
-Weight = Annotated[Decimal, Field(ge=0, le=10**4, max_digits=8, decimal_places=3, allow_inf_nan=False)]
-Money = Annotated[Decimal, Field(ge=0, le=10**11, max_digits=14, decimal_places=2, allow_inf_nan=False)]
-Days = Annotated[Decimal, Field(ge=0, le=10**6, max_digits=10, decimal_places=2, allow_inf_nan=False)]
-Hours = Annotated[Decimal, Field(ge=0, le=10**6, max_digits=10, decimal_places=2, allow_inf_nan=False)]
+Weight = Annotated[
+    Decimal, Field(ge=0, le=10**4, max_digits=8, decimal_places=3, allow_inf_nan=False)
+]
+Money = Annotated[
+    Decimal, Field(ge=0, le=10**11, max_digits=14, decimal_places=2, allow_inf_nan=False)
+]
+Days = Annotated[
+    Decimal, Field(ge=0, le=10**6, max_digits=10, decimal_places=2, allow_inf_nan=False)
+]
+Hours = Annotated[
+    Decimal, Field(ge=0, le=10**6, max_digits=10, decimal_places=2, allow_inf_nan=False)
+]
 Confidence = Annotated[int, Field(ge=0, le=10)]
+
+
+def optional(**constraints: Any) -> Any:
+    """A PATCH field that may be left out but not set to null (the column is not nullable):
+    its type stays non-null in the schema, so ``null`` is a 422 naming the field."""
+    return Field(None, **constraints)
 
 
 def responses(ok: dict[int, Any]) -> dict[int, Any]:

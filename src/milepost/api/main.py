@@ -10,7 +10,6 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import NinjaAPI
-
 from ninja.operation import Operation
 
 from milepost.api.auth import AUTH
@@ -59,7 +58,11 @@ class MilepostAPI(NinjaAPI):
                     operation.setdefault("parameters", []).append(dict(IF_MATCH_PARAMETER))
                 for status, answer in operation.get("responses", {}).items():
                     content = answer.get("content")
-                    if str(status).startswith(("4", "5")) and content and "application/json" in content:
+                    if (
+                        str(status).startswith(("4", "5"))
+                        and content
+                        and "application/json" in content
+                    ):
                         answer["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
         return schema
 

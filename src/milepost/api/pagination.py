@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -34,8 +34,6 @@ from milepost.errors import InvalidInput
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
-M = TypeVar("M", bound=models.Model)
-
 
 class PageQuery(Schema):
     """Query parameters every list takes."""
@@ -43,7 +41,7 @@ class PageQuery(Schema):
     cursor: str | None = Field(
         None, max_length=500, description="The `next` cursor of the previous page (opaque)."
     )
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size (1–200).")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
 
 
 @cache
@@ -92,7 +90,7 @@ def _decode(cursor: str, ordering: str, field: models.Field[Any, Any] | None) ->
     return value, pk
 
 
-def paginate(
+def paginate[M: models.Model](
     request: HttpRequest,
     response: HttpResponse,
     queryset: models.QuerySet[M],
@@ -111,8 +109,10 @@ def paginate(
         except FieldDoesNotExist as exc:  # pragma: no cover - orderings are declared by us
             raise InvalidInput.field("ordering", f"unknown field {name}") from exc
     order_by: Sequence[str] = (
-        [f"-{name}", "-id"] if descending else [name, "id"]
-    ) if field is not None else (["-id"] if descending else ["id"])
+        ([f"-{name}", "-id"] if descending else [name, "id"])
+        if field is not None
+        else (["-id"] if descending else ["id"])
+    )
     qs = queryset.order_by(*order_by)
     if page.cursor:
         value, pk = _decode(page.cursor, ordering, field)
@@ -120,13 +120,17 @@ def paginate(
         if field is None:
             qs = qs.filter(**{f"id__{after}": pk})
         else:
-            qs = qs.filter(Q(**{f"{name}__{after}": value}) | Q(**{name: value, f"id__{after}": pk}))
+            qs = qs.filter(
+                Q(**{f"{name}__{after}": value}) | Q(**{name: value, f"id__{after}": pk})
+            )
     rows = list(qs[: page.limit + 1])
     next_cursor = None
     if len(rows) > page.limit:
         rows = rows[: page.limit]
         last = rows[-1]
-        next_cursor = _encode(ordering, getattr(last, name) if field is not None else last.pk, last.pk)
+        next_cursor = _encode(
+            ordering, getattr(last, name) if field is not None else last.pk, last.pk
+        )
         params = request.GET.copy()
         params["cursor"] = next_cursor
         url = request.build_absolute_uri(f"{request.path}?{urlencode(sorted(params.items()))}")

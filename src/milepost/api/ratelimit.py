@@ -28,7 +28,7 @@ def _setting(name: str, default: str) -> str:
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """"600/60" → (600 requests, 60 seconds)."""
+    """ "600/60" → (600 requests, 60 seconds)."""
     count, _, seconds = rate.partition("/")
     return max(1, int(count)), max(1, int(seconds or "1"))
 

@@ -13,7 +13,7 @@ from milepost.accounts.services import ensure_user
 from milepost.api.auth import org_actor
 from milepost.api.common import PathId, Slug, changes_of, member_user, reference, responses
 from milepost.api.etag import require_current, required_version, set_etag
-from milepost.api.pagination import paginate, page_of
+from milepost.api.pagination import page_of, paginate
 from milepost.errors import NotFound
 from milepost.organizations import services
 from milepost.organizations.access import Actor, access_membership, access_team
@@ -39,8 +39,14 @@ ORG = "/orgs/{slug}"
 
 def _organization_out(actor: Actor, organization: Organization) -> dict[str, Any]:
     data = OrganizationOut.model_validate(
-        {**{f: getattr(organization, f) for f in OrganizationOut.model_fields if f != "your_role"},
-         "your_role": str(actor.role)}
+        {
+            **{
+                f: getattr(organization, f)
+                for f in OrganizationOut.model_fields
+                if f != "your_role"
+            },
+            "your_role": str(actor.role),
+        }
     )
     return data.model_dump()
 
@@ -113,17 +119,27 @@ def _member(actor: Actor, membership_id: PathId) -> Membership:
     return membership
 
 
-@router.get(f"{ORG}/members/{{membership_id}}", response=responses({200: MemberOut}), tags=["members"])
-def get_member(request: HttpRequest, slug: Slug, membership_id: PathId, response: HttpResponse) -> Any:
+@router.get(
+    f"{ORG}/members/{{membership_id}}", response=responses({200: MemberOut}), tags=["members"]
+)
+def get_member(
+    request: HttpRequest, slug: Slug, membership_id: PathId, response: HttpResponse
+) -> Any:
     actor = org_actor(request, slug)
     membership = _member(actor, membership_id)
     set_etag(response, membership)
     return membership
 
 
-@router.patch(f"{ORG}/members/{{membership_id}}", response=responses({200: MemberOut}), tags=["members"])
+@router.patch(
+    f"{ORG}/members/{{membership_id}}", response=responses({200: MemberOut}), tags=["members"]
+)
 def change_member_role(
-    request: HttpRequest, slug: Slug, membership_id: PathId, payload: MemberPatch, response: HttpResponse
+    request: HttpRequest,
+    slug: Slug,
+    membership_id: PathId,
+    payload: MemberPatch,
+    response: HttpResponse,
 ) -> Any:
     """Change a member's role (owners only; the last owner stays an owner)."""
     actor = org_actor(request, slug)
@@ -138,7 +154,9 @@ def change_member_role(
     return membership
 
 
-@router.delete(f"{ORG}/members/{{membership_id}}", response=responses({204: None}), tags=["members"])
+@router.delete(
+    f"{ORG}/members/{{membership_id}}", response=responses({204: None}), tags=["members"]
+)
 def remove_member(request: HttpRequest, slug: Slug, membership_id: PathId) -> Any:
     """Remove a member (owners only). Their history stays; they lose access."""
     actor = org_actor(request, slug)
@@ -253,8 +271,7 @@ def add_team_member(
     team = access_team(actor, team_id)
     actor.require(Role.ADMIN, "change team members")
     user = member_user(actor, payload.user, "user")
-    assert user is not None
-    if not team.team_members.filter(user=user).exists():
+    if user is not None and not team.team_members.filter(user=user).exists():
         services.add_team_member(actor=actor, team=team, user=user)
     return _team_out(actor, team.pk, response)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import StringConstraints
 
-from milepost.api.common import Days, Id, Key, Name, Since, text
+from milepost.api.common import Days, Id, Key, Name, Since, optional, text
 from milepost.api.pagination import PageQuery
 
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
@@ -37,19 +37,19 @@ class OrganizationOut(Schema):
 
 
 class OrganizationPatch(Schema):
-    name: Name | None = None
-    timezone: text(64, min_length=1) | None = None  # type: ignore[valid-type]
-    on_track_gap: Decimal | None = Field(None, ge=0, le=1, max_digits=4, decimal_places=3)
-    at_risk_gap: Decimal | None = Field(None, ge=0, le=1, max_digits=4, decimal_places=3)
-    allow_over_achievement: bool | None = None
-    over_achievement_cap: Decimal | None = Field(None, ge=1, le=10, max_digits=4, decimal_places=2)
-    rollup_mode: Literal["key_results", "children", "both"] | None = None
-    objective_status_mode: Literal["worst", "gap"] | None = None
-    stale_after_days: int | None = Field(None, ge=1, le=365)
-    max_key_results_per_objective: int | None = Field(None, ge=1, le=100)
-    max_objectives_per_team: int | None = Field(None, ge=1, le=100)
-    default_checkin_weekday: int | None = Field(None, ge=0, le=6)
-    default_notification_channel: Literal["email", "chat", "none"] | None = None
+    name: Name = optional()
+    timezone: text(64, min_length=1) = optional()  # type: ignore[valid-type]
+    on_track_gap: Decimal = optional(ge=0, le=1, max_digits=4, decimal_places=3)
+    at_risk_gap: Decimal = optional(ge=0, le=1, max_digits=4, decimal_places=3)
+    allow_over_achievement: bool = optional()
+    over_achievement_cap: Decimal = optional(ge=1, le=10, max_digits=4, decimal_places=2)
+    rollup_mode: Literal["key_results", "children", "both"] = optional()
+    objective_status_mode: Literal["worst", "gap"] = optional()
+    stale_after_days: int = optional(ge=1, le=365)
+    max_key_results_per_objective: int = optional(ge=1, le=100)
+    max_objectives_per_team: int = optional(ge=1, le=100)
+    default_checkin_weekday: int = optional(ge=0, le=6)
+    default_notification_channel: Literal["email", "chat", "none"] = optional()
 
 
 class MemberOut(Schema):
@@ -106,10 +106,10 @@ class TeamIn(Schema):
 
 
 class TeamPatch(Schema):
-    key: Key | None = None
-    name: Name | None = None
+    key: Key = optional()
+    name: Name = optional()
     parent: Id | None = None
-    capacity_days_per_week: Days | None = None
+    capacity_days_per_week: Days = optional()
     lead: Id | None = None
 
 
@@ -121,4 +121,6 @@ class TeamQuery(PageQuery):
     parent: Id | None = None
     updated_since: Since | None = None
     archived: bool = Field(False, description="List archived teams instead of active ones.")
-    ordering: Literal["key", "-key", "name", "-name", "updated_at", "-updated_at", "id", "-id"] = "key"
+    ordering: Literal["key", "-key", "name", "-name", "updated_at", "-updated_at", "id", "-id"] = (
+        "key"
+    )

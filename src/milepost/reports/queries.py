@@ -1,0 +1,454 @@
+"""Read models shared by the web app and the API: the alignment tree of a cycle, the roadmap
+schedule, plan-health findings, the priority ranking, and the audit log.
+
+Each takes the acting `Actor` and applies visibility once, here:
+
+* an objective the actor may not see (private, or of a team they are not in) appears in the
+  tree as a *locked* node: its progress and status count (the roll-up of a public parent
+  includes it) but its title, key, owner and key results are withheld;
+* findings that involve such an objective (or one of its key results) are left out for that
+  actor, and explanations that name it are redacted.
+
+Every number comes from the engine: the tree reads the stored columns the engine maintains;
+schedule, findings and priorities are a live `milepost.roadmap.engine_io.evaluate`. Each
+function runs a fixed number of queries, whatever the size of the organization.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import BooleanField, Case, QuerySet, Value, When
+
+from milepost.audit.models import AuditEvent
+from milepost.engine.explain import Explanation, Term
+from milepost.engine.results import Finding, PriorityResult
+from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective
+from milepost.okrs.querysets import objective_visibility_q
+from milepost.organizations.access import Actor
+from milepost.organizations.models import Role
+from milepost.roadmap.models import Initiative, Milestone
+
+# --- the alignment tree ---------------------------------------------------------------------
+
+
+@dataclass
+class KeyResultNode:
+    id: int
+    key: str
+    title: str
+    kind: str
+    unit: str
+    start_value: Decimal
+    target_value: Decimal
+    current_value: Decimal
+    progress: Decimal
+    expected: Decimal
+    status: str
+    confidence: int | None
+    owner_id: int | None
+    children: list[TreeNode] = field(default_factory=list)  # objectives aligned to this KR
+
+
+@dataclass
+class TreeNode:
+    """One objective in the tree. ``locked``: the actor may not see it; only its numbers
+    are shown (id, key, title, owners and key results are withheld)."""
+
+    locked: bool
+    progress: Decimal
+    expected: Decimal
+    status: str
+    id: int | None = None
+    key: str | None = None
+    title: str | None = None
+    visibility: str | None = None
+    state: str | None = None
+    owner_team_id: int | None = None
+    owner_user_id: int | None = None
+    weight: Decimal = Decimal(1)  # of the link to the parent (1 for a root)
+    key_results: list[KeyResultNode] = field(default_factory=list)
+    children: list[TreeNode] = field(default_factory=list)
+
+
+def with_visibility(actor: Actor, objectives: QuerySet[Objective]) -> QuerySet[Objective]:
+    """Annotate ``visible_to_actor`` with the one visibility rule (`objective_visibility_q`)."""
+    if actor.is_admin:
+        return objectives.annotate(visible_to_actor=Value(True, output_field=BooleanField()))
+    return objectives.annotate(
+        visible_to_actor=Case(
+            When(objective_visibility_q(actor), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def alignment_tree(actor: Actor, cycle: Cycle) -> list[TreeNode]:
+    """The cycle's objectives as a forest: roots are objectives with no parent in the cycle;
+    under each objective, its key results and the objectives aligned to it (an objective
+    aligned to two parents appears under both; one aligned to a key result appears under
+    that key result). Three queries."""
+    objectives = list(
+        with_visibility(
+            actor,
+            Objective.objects.of(actor.organization_id).filter(
+                cycle=cycle, archived_at__isnull=True
+            ),
+        ).order_by("key", "pk")
+    )
+    by_id = {o.pk: o for o in objectives}
+    visible = {o.pk for o in objectives if o.visible_to_actor}  # type: ignore[attr-defined]
+    key_results: dict[int, list[KeyResult]] = defaultdict(list)
+    kr_objective: dict[int, int] = {}
+    for kr in (
+        KeyResult.objects.of(actor.organization_id)
+        .filter(objective_id__in=list(by_id), archived_at__isnull=True)
+        .order_by("key", "pk")
+    ):
+        key_results[kr.objective_id].append(kr)
+        kr_objective[kr.pk] = kr.objective_id
+    links = list(
+        Alignment.objects.of(actor.organization_id)
+        .filter(child_id__in=list(by_id), archived_at__isnull=True)
+        .order_by("pk")
+        .values_list("child_id", "parent_objective_id", "parent_key_result_id", "weight")
+    )
+    under_objective: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    under_kr: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    has_parent: set[int] = set()
+    for child_id, parent_objective_id, parent_kr_id, weight in links:
+        if parent_objective_id is not None and parent_objective_id in by_id:
+            under_objective[parent_objective_id].append((child_id, weight))
+            has_parent.add(child_id)
+        elif parent_kr_id is not None and parent_kr_id in kr_objective:
+            under_kr[parent_kr_id].append((child_id, weight))
+            has_parent.add(child_id)
+
+    def build(objective_id: int, weight: Decimal, path: frozenset[int]) -> TreeNode:
+        o = by_id[objective_id]
+        path = path | {objective_id}
+
+        def children(pairs: list[tuple[int, Decimal]]) -> list[TreeNode]:
+            # `path` guards against a loop in stored data (the services refuse them).
+            return [build(c, w, path) for c, w in pairs if c not in path]
+
+        if objective_id not in visible:
+            # The numbers count; nothing that identifies the objective is shown. Children
+            # the actor may see still hang below it.
+            return TreeNode(
+                locked=True,
+                progress=o.progress,
+                expected=o.expected,
+                status=o.status,
+                weight=weight,
+                children=children(under_objective.get(objective_id, []))
+                + [
+                    node
+                    for kr in key_results.get(objective_id, [])
+                    for node in children(under_kr.get(kr.pk, []))
+                ],
+            )
+        return TreeNode(
+            locked=False,
+            id=o.pk,
+            key=o.key,
+            title=o.title,
+            visibility=o.visibility,
+            state=o.state,
+            owner_team_id=o.owner_team_id,
+            owner_user_id=o.owner_user_id,
+            progress=o.progress,
+            expected=o.expected,
+            status=o.status,
+            weight=weight,
+            key_results=[
+                KeyResultNode(
+                    id=kr.pk,
+                    key=kr.key,
+                    title=kr.title,
+                    kind=kr.kind,
+                    unit=kr.unit,
+                    start_value=kr.start_value,
+                    target_value=kr.target_value,
+                    current_value=kr.current_value,
+                    progress=kr.progress,
+                    expected=kr.expected,
+                    status=kr.status,
+                    confidence=kr.confidence,
+                    owner_id=kr.owner_id,
+                    children=children(under_kr.get(kr.pk, [])),
+                )
+                for kr in key_results.get(objective_id, [])
+            ],
+            children=children(under_objective.get(objective_id, [])),
+        )
+
+    return [build(o.pk, Decimal(1), frozenset()) for o in objectives if o.pk not in has_parent]
+
+
+# --- redaction of what the actor may not see --------------------------------------------------
+
+
+def hidden_objective_keys(actor: Actor) -> set[str]:
+    """Keys of the organization's objectives the actor may not see (none for admins).
+    One query (none for admins)."""
+    if actor.is_admin:
+        return set()
+    qs = Objective.objects.of(actor.organization_id).exclude(objective_visibility_q(actor))
+    return set(qs.values_list("key", flat=True))
+
+
+def _key_pattern(hidden: Collection[str]) -> re.Pattern[str] | None:
+    if not hidden:
+        return None
+    alternatives = "|".join(re.escape(k) for k in sorted(hidden, key=len, reverse=True))
+    return re.compile(rf"(?<![-\w])(?:{alternatives})(?:/[-\w]+)?(?![-\w])")
+
+
+def _mentions(pattern: re.Pattern[str] | None, text: str) -> bool:
+    return pattern is not None and pattern.search(text) is not None
+
+
+def _redact(pattern: re.Pattern[str] | None, text: str) -> str:
+    return pattern.sub("(private)", text) if pattern is not None else text
+
+
+def redact_explanation(explanation: Explanation, hidden: Collection[str]) -> Explanation:
+    """The explanation with every term naming a hidden objective (or one of its key results)
+    reduced to its number: the label says "(private)" and the detail (which may quote a
+    title) is dropped."""
+    pattern = _key_pattern(hidden)
+    if pattern is None:
+        return explanation
+    terms = tuple(
+        Term(_redact(pattern, t.label), t.value, "")
+        if _mentions(pattern, t.label) or _mentions(pattern, t.detail)
+        else t
+        for t in explanation.terms
+    )
+    return Explanation(
+        rule=explanation.rule,
+        summary=_redact(pattern, explanation.summary),
+        terms=terms,
+        notes=tuple(_redact(pattern, n) for n in explanation.notes),
+    )
+
+
+def _finding_hidden(finding: Finding, hidden: Collection[str]) -> bool:
+    for obj in finding.objects:
+        kind, _, key = obj.partition(":")
+        if kind == "objective" and key in hidden:
+            return True
+        if kind == "kr" and key.split("/", 1)[0] in hidden:
+            return True
+    return False
+
+
+# --- schedule, findings, priorities -----------------------------------------------------------
+
+
+@dataclass
+class ScheduleRow:
+    kind: str  # "initiative" | "milestone"
+    id: int
+    key: str
+    title: str
+    planned_start: dt.date | None
+    planned_end: dt.date | None
+    earliest_start: dt.date
+    earliest_finish: dt.date
+    latest_start: dt.date
+    latest_finish: dt.date
+    slack_days: int
+    critical: bool
+
+
+@dataclass
+class RoadmapSchedule:
+    as_of: dt.date
+    items: list[ScheduleRow]
+    critical_paths: list[list[str]]
+    project_start: dt.date | None
+    project_finish: dt.date | None
+    error: str | None  # why there is no schedule (a dependency loop), else None
+
+
+def _evaluate(actor: Actor, cycle: Cycle | None, as_of: dt.date | None):  # type: ignore[no-untyped-def]
+    from milepost.roadmap.engine_io import evaluate
+
+    return evaluate(actor.organization, cycle=cycle, as_of=as_of)
+
+
+def roadmap_schedule(
+    actor: Actor, cycle: Cycle | None, *, as_of: dt.date | None = None
+) -> RoadmapSchedule:
+    """The computed schedule (critical path method) of the cycle's roadmap, or of the whole
+    organization's when `cycle` is None: each initiative's and milestone's planned dates
+    beside its earliest/latest dates, slack and criticality. A fixed number of queries."""
+    okr, roadmap = _evaluate(actor, cycle, as_of)
+    initiatives = {
+        i.key: i
+        for i in Initiative.objects.of(actor.organization_id).filter(archived_at__isnull=True)
+    }
+    milestones = {
+        m.key: m
+        for m in Milestone.objects.of(actor.organization_id).filter(archived_at__isnull=True)
+    }
+    rows: list[ScheduleRow] = []
+    schedule = roadmap.schedule
+    if schedule is not None:
+        for key, item in schedule.items.items():
+            if key in initiatives:
+                ini = initiatives[key]
+                kind, pk, title, start, end = (
+                    "initiative",
+                    ini.pk,
+                    ini.title,
+                    ini.start_date,
+                    ini.end_date,
+                )
+            elif key in milestones:
+                ms = milestones[key]
+                kind, pk, title, start, end = "milestone", ms.pk, ms.name, ms.date, ms.date
+            else:  # pragma: no cover - the plan holds only these two kinds
+                continue
+            rows.append(
+                ScheduleRow(
+                    kind=kind,
+                    id=pk,
+                    key=key,
+                    title=title,
+                    planned_start=start,
+                    planned_end=end,
+                    earliest_start=item.earliest_start,
+                    earliest_finish=item.earliest_finish,
+                    latest_start=item.latest_start,
+                    latest_finish=item.latest_finish,
+                    slack_days=item.slack_days,
+                    critical=item.critical,
+                )
+            )
+    rows.sort(key=lambda r: (r.earliest_start, r.key))
+    return RoadmapSchedule(
+        as_of=okr.as_of,
+        items=rows,
+        critical_paths=[list(p) for p in schedule.critical_paths] if schedule else [],
+        project_start=schedule.project_start if schedule else None,
+        project_finish=schedule.project_finish if schedule else None,
+        error=roadmap.schedule_error,
+    )
+
+
+def plan_findings(
+    actor: Actor, cycle: Cycle | None, *, as_of: dt.date | None = None
+) -> list[Finding]:
+    """Where the OKRs and the roadmap disagree (plan-health findings), errors first; findings
+    about objectives the actor may not see are left out. A fixed number of queries."""
+    _, roadmap = _evaluate(actor, cycle, as_of)
+    hidden = hidden_objective_keys(actor)
+    return [f for f in roadmap.findings if not _finding_hidden(f, hidden)]
+
+
+@dataclass
+class RankedInitiative:
+    rank: int
+    id: int
+    key: str
+    title: str
+    score: Decimal
+    aligned: bool
+    explanation: Explanation
+
+
+def priority_ranking(
+    actor: Actor, cycle: Cycle | None, *, as_of: dt.date | None = None
+) -> list[RankedInitiative]:
+    """Initiatives ranked by the outcomes they serve (engine priority), each with its
+    term-by-term explanation; terms about objectives the actor may not see are redacted."""
+    _, roadmap = _evaluate(actor, cycle, as_of)
+    hidden = hidden_objective_keys(actor)
+    initiatives = {
+        i.key: i
+        for i in Initiative.objects.of(actor.organization_id).filter(archived_at__isnull=True)
+    }
+    ranked: list[RankedInitiative] = []
+    for result in roadmap.priorities:
+        initiative = initiatives.get(result.key)
+        if initiative is None:  # pragma: no cover - the plan's initiatives come from these rows
+            continue
+        ranked.append(_ranked(result, initiative, hidden))
+    return ranked
+
+
+def _ranked(result: PriorityResult, initiative: Initiative, hidden: set[str]) -> RankedInitiative:
+    return RankedInitiative(
+        rank=result.rank,
+        id=initiative.pk,
+        key=initiative.key,
+        title=initiative.title,
+        score=result.score,
+        aligned=result.aligned,
+        explanation=redact_explanation(result.explanation, hidden),
+    )
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    action: str | None = None  # exact ("checkin.record") or a prefix ending in "." ("keyresult.")
+    target_type: str | None = None
+    target_id: int | None = None
+    actor_id: int | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def audit_log(actor: Actor, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+    """The organization's audit events, newest first (admins and owners only: the log holds
+    every change, including those of objectives others may not see). One query when
+    evaluated; PermissionDenied for other roles."""
+    actor.require(Role.ADMIN, "read the audit log")
+    f = filters or AuditFilters()
+    qs = AuditEvent.objects.filter(organization_id=actor.organization_id)
+    if f.action:
+        qs = (
+            qs.filter(action__startswith=f.action)
+            if f.action.endswith(".")
+            else qs.filter(action=f.action)
+        )
+    if f.target_type:
+        qs = qs.filter(target_type=f.target_type)
+    if f.target_id is not None:
+        qs = qs.filter(target_id=f.target_id)
+    if f.actor_id is not None:
+        qs = qs.filter(actor_id=f.actor_id)
+    if f.since is not None:
+        qs = qs.filter(created_at__gte=f.since)
+    if f.until is not None:
+        qs = qs.filter(created_at__lt=f.until)
+    return qs.order_by("-created_at", "-id")
+
+
+__all__ = [
+    "AuditFilters",
+    "KeyResultNode",
+    "RankedInitiative",
+    "RoadmapSchedule",
+    "ScheduleRow",
+    "TreeNode",
+    "alignment_tree",
+    "audit_log",
+    "hidden_objective_keys",
+    "plan_findings",
+    "priority_ranking",
+    "redact_explanation",
+    "roadmap_schedule",
+]
