@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 
 from milepost.engine.model import InitiativeInput, InitiativeStatus, Plan
 
@@ -59,22 +60,29 @@ class WeekLoad:
         return self.monday + timedelta(days=6)
 
 
-def _spread(initiative: InitiativeInput) -> list[tuple[date, Decimal]]:
-    """(Monday, days of effort) for each week the initiative's dates touch."""
+def _spread(initiative: InitiativeInput) -> list[tuple[int, Decimal]]:
+    """(Monday as an ordinal, days of effort) for each week the initiative's dates touch."""
     start, end = initiative.start, initiative.end
-    if start is None or end is None or end < start or initiative.effort_days <= 0:
+    effort = initiative.effort_days
+    if start is None or end is None or end < start or effort <= 0:
         return []
-    total_days = (end - start).days + 1
-    effort = Decimal(initiative.effort_days)
-    shares: list[tuple[date, Decimal]] = []
-    monday = start - timedelta(days=start.weekday())
-    while monday <= end:
-        first = max(start, monday)
-        last = min(end, monday + timedelta(days=6))
-        days = (last - first).days + 1
-        shares.append((monday, effort * days / total_days))
-        monday += timedelta(days=7)
+    # Whole-day integer arithmetic: this runs for every initiative of large tenants.
+    first, last = start.toordinal(), end.toordinal()
+    total = last - first + 1
+    shares: list[tuple[int, Decimal]] = []
+    monday = first - start.weekday()
+    while monday <= last:
+        sunday = monday + 6
+        days = (sunday if sunday < last else last) - (first if first > monday else monday) + 1
+        shares.append((monday, effort * days / total))
+        monday += 7
     return shares
+
+
+def _biggest_first(contributions: dict[str, Decimal]) -> tuple[tuple[str, Decimal], ...]:
+    ordered = sorted(contributions.items())  # by key, so that equal shares stay in key order
+    ordered.sort(key=itemgetter(1), reverse=True)  # stable, even reversed
+    return tuple((k, v.quantize(_CENT, rounding=ROUND_HALF_UP)) for k, v in ordered)
 
 
 def weekly_load(plan: Plan) -> dict[str, list[WeekLoad]]:
@@ -84,39 +92,38 @@ def weekly_load(plan: Plan) -> dict[str, list[WeekLoad]]:
     last week any of its committed initiatives touches (weeks in between have load 0).
     """
     capacity = {team.key: Decimal(team.capacity_days_per_week) for team in plan.teams}
-    per_team: dict[str, dict[date, dict[str, Decimal]]] = {team.key: {} for team in plan.teams}
+    per_team: dict[str, dict[int, dict[str, Decimal]]] = {team.key: {} for team in plan.teams}
     for initiative in plan.initiatives:
         if initiative.team_key is None or initiative.status not in COMMITTED:
             continue
         weeks = per_team.setdefault(initiative.team_key, {})
+        key = initiative.key
         for monday, days in _spread(initiative):
-            by_initiative = weeks.setdefault(monday, {})
-            by_initiative[initiative.key] = by_initiative.get(initiative.key, _ZERO) + days
+            bucket = weeks.get(monday)
+            if bucket is None:
+                weeks[monday] = {key: days}
+            else:
+                bucket[key] = bucket.get(key, _ZERO) + days
     result: dict[str, list[WeekLoad]] = {}
     for team_key, weeks in per_team.items():
         loads: list[WeekLoad] = []
         if weeks:
-            monday, last = min(weeks), max(weeks)
             team_capacity = capacity.get(team_key, _ZERO)
-            while monday <= last:
-                contributions = weeks.get(monday, {})
+            empty: dict[str, Decimal] = {}
+            for monday in range(min(weeks), max(weeks) + 1, 7):
+                contributions = weeks.get(monday, empty)
                 load = _round(sum(contributions.values(), _ZERO))
+                day = date.fromordinal(monday)
                 loads.append(
                     WeekLoad(
-                        week=iso_week(monday),
-                        monday=monday,
+                        week=iso_week(day),
+                        monday=day,
                         load_days=load,
                         capacity_days=team_capacity,
                         over=team_capacity > 0 and load > team_capacity,
-                        contributions=tuple(
-                            sorted(
-                                ((k, _round(v)) for k, v in contributions.items()),
-                                key=lambda kv: (-kv[1], kv[0]),
-                            )
-                        ),
+                        contributions=_biggest_first(contributions),
                     )
                 )
-                monday += timedelta(days=7)
         result[team_key] = loads
     return result
 
@@ -171,7 +178,10 @@ class Spend:
 
 @dataclass(frozen=True, slots=True)
 class Investment:
-    """Where effort, hours and money go, rounded to 0.01 (see the module docstring)."""
+    """Where effort, hours and money go (see the module docstring).
+
+    Roll-ups are rounded to 0.01; an initiative's own numbers are given as entered.
+    """
 
     initiatives: dict[str, Spend] = field(default_factory=dict)
     key_results: dict[str, Spend] = field(default_factory=dict)
@@ -181,53 +191,77 @@ class Investment:
     total: Spend = field(default_factory=Spend)
 
 
-def initiative_spend(initiative: InitiativeInput) -> Spend:
-    """One initiative's planned and actual numbers (a missing plan counts as 0)."""
-    return Spend(
-        effort_days=Decimal(initiative.effort_days),
-        planned_hours=Decimal(initiative.planned_hours or 0),
-        logged_hours=Decimal(initiative.logged_hours),
-        planned_cost=Decimal(initiative.budget or 0),
-        actual_cost=Decimal(initiative.actual_cost),
-    )
+_NO_SPEND = Spend()
+
+
+def _rounded(values: list[Decimal]) -> Spend:
+    return Spend(*(v.quantize(_CENT, rounding=ROUND_HALF_UP) for v in values))
+
+
+def _add_into(totals: dict[str, list[Decimal]], key: str, values: list[Decimal]) -> None:
+    current = totals.get(key)
+    if current is None:
+        totals[key] = list(values)
+    else:
+        for i, value in enumerate(values):
+            current[i] += value
 
 
 def investment(plan: Plan) -> Investment:
     """Planned vs actual effort, hours and cost per initiative, key result, objective, team.
 
-    Key results and objectives of the plan all appear (with zeros when nothing is invested
-    in them); links to unknown key results are ignored.
+    Key results, objectives and teams of the plan all appear (with zeros when nothing is
+    invested in them); links to unknown key results are ignored.
     """
     kr_objective = {kr.key: kr.objective_key for kr in plan.key_results}
-    by_initiative: dict[str, Spend] = {}
-    by_kr: dict[str, Spend] = {kr.key: Spend() for kr in plan.key_results}
-    by_objective: dict[str, Spend] = {o.key: Spend() for o in plan.objectives}
-    by_team: dict[str, Spend] = {t.key: Spend() for t in plan.teams}
-    unaligned = Spend()
-    total = Spend()
+    # Running sums as plain lists (effort, planned hours, logged hours, budget, cost): tens
+    # of thousands of intermediate frozen dataclasses would cost more than the arithmetic.
+    by_initiative: dict[str, list[Decimal]] = {}
+    by_kr: dict[str, list[Decimal]] = {}
+    by_objective: dict[str, list[Decimal]] = {}
+    by_team: dict[str, list[Decimal]] = {}
+    unaligned = [_ZERO] * 5
+    total = [_ZERO] * 5
     for initiative in plan.initiatives:
-        spend = initiative_spend(initiative)
-        by_initiative[initiative.key] = spend
-        total += spend
+        values = [
+            initiative.effort_days,
+            initiative.planned_hours if initiative.planned_hours is not None else _ZERO,
+            initiative.logged_hours,
+            initiative.budget if initiative.budget is not None else _ZERO,
+            initiative.actual_cost,
+        ]
+        _add_into(by_initiative, initiative.key, values)
+        for i, value in enumerate(values):
+            total[i] += value
         if initiative.team_key is not None:
-            by_team[initiative.team_key] = by_team.get(initiative.team_key, Spend()) + spend
+            _add_into(by_team, initiative.team_key, values)
         links = [link for link in initiative.key_results if link.key_result in kr_objective]
         if not links:
-            unaligned += spend
+            for i, value in enumerate(values):
+                unaligned[i] += value
             continue
-        weight_sum = sum((Decimal(link.weight) for link in links), _ZERO)
+        weight_sum = sum((link.weight for link in links), _ZERO)
         for link in links:
             # All-zero weights would divide by zero; they mean "no preference": equal shares.
-            share = Decimal(link.weight) / weight_sum if weight_sum > 0 else Decimal(1) / len(links)
-            part = spend.scaled(share)
-            by_kr[link.key_result] += part
-            objective = kr_objective[link.key_result]
-            by_objective[objective] = by_objective.get(objective, Spend()) + part
+            share = link.weight / weight_sum if weight_sum > 0 else Decimal(1) / len(links)
+            part = [value * share for value in values]
+            _add_into(by_kr, link.key_result, part)
+            _add_into(by_objective, kr_objective[link.key_result], part)
     return Investment(
-        initiatives={k: v.rounded() for k, v in by_initiative.items()},
-        key_results={k: v.rounded() for k, v in by_kr.items()},
-        objectives={k: v.rounded() for k, v in by_objective.items()},
-        teams={k: v.rounded() for k, v in by_team.items()},
-        unaligned=unaligned.rounded(),
-        total=total.rounded(),
+        # An initiative's own numbers are its inputs, exact: only shares need rounding.
+        initiatives={k: Spend(*v) for k, v in by_initiative.items()},
+        key_results={
+            kr.key: _rounded(by_kr[kr.key]) if kr.key in by_kr else _NO_SPEND
+            for kr in plan.key_results
+        },
+        objectives={
+            **{o.key: _NO_SPEND for o in plan.objectives},
+            **{k: _rounded(v) for k, v in by_objective.items()},
+        },
+        teams={
+            **{t.key: _NO_SPEND for t in plan.teams},
+            **{k: _rounded(v) for k, v in by_team.items()},
+        },
+        unaligned=_rounded(unaligned),
+        total=_rounded(total),
     )

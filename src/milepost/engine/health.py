@@ -139,17 +139,23 @@ class _Context:
                 if link.parent_objective is not None:
                     self.aligned_objectives.add(link.parent_objective)
 
-    def cycle_closed(self, objective: ObjectiveInput) -> bool:
-        cycle = self.cycles.get(objective.cycle_key)
-        return cycle is not None and cycle.state == CycleState.CLOSED
+        closed_cycles = {c.key for c in plan.cycles if c.state == CycleState.CLOSED}
+        active_cycles = {c.key for c in plan.cycles if c.state == CycleState.ACTIVE}
+        # Objectives (and their key results) that health checks look at: open ones, in a
+        # cycle that is not closed; and those that get check-ins (active, active cycle).
+        self.checked = {
+            o.key
+            for o in plan.objectives
+            if o.state in _OPEN_OBJECTIVE and o.cycle_key not in closed_cycles
+        }
+        self.checking_in = {
+            o.key
+            for o in plan.objectives
+            if o.state == ObjectiveState.ACTIVE and o.cycle_key in active_cycles
+        }
 
     def objective_checked(self, objective: ObjectiveInput | None) -> bool:
-        """Objectives (and their key results) that health checks look at."""
-        return (
-            objective is not None
-            and objective.state in _OPEN_OBJECTIVE
-            and not self.cycle_closed(objective)
-        )
+        return objective is not None and objective.key in self.checked
 
     def kr_status(self, key: str) -> Status | None:
         result = self.okr.key_results.get(key)
@@ -236,48 +242,42 @@ def _check_objectives(ctx: _Context) -> list[Finding]:
 def _check_key_results(ctx: _Context, linked: set[str]) -> list[Finding]:
     findings: list[Finding] = []
     stale_after = ctx.settings.stale_after_days
+    as_of = ctx.as_of
+    statuses = ctx.okr.key_results
     for kr in ctx.plan.key_results:
-        objective = ctx.objectives.get(kr.objective_key)
-        if objective is None or not ctx.objective_checked(objective):
+        if kr.objective_key not in ctx.checked or kr.kind == KeyResultKind.MILESTONES:
             continue
-        kkey = f"kr:{kr.key}"
-        status = ctx.kr_status(kr.key)
-        if (
-            kr.kind != KeyResultKind.MILESTONES
-            and kr.key not in linked
-            and kr.key not in ctx.aligned_krs
-            and status != Status.DONE
-        ):
+        evaluated = statuses.get(kr.key)
+        if evaluated is not None and evaluated.status == Status.DONE:
+            continue
+        if kr.key not in linked and kr.key not in ctx.aligned_krs:
             findings.append(
-                _finding(
+                Finding(
                     "kr-uncovered",
+                    Severity.WARNING,
                     f"No initiative works on {_kr_label(kr)}: nothing in the roadmap moves it.",
-                    [kkey],
+                    (f"kr:{kr.key}",),
                 )
             )
-        cycle = ctx.cycles.get(objective.cycle_key)
-        if (
-            cycle is not None
-            and cycle.state == CycleState.ACTIVE
-            and objective.state == ObjectiveState.ACTIVE
-            and kr.kind != KeyResultKind.MILESTONES
-            and status != Status.DONE
-            and ctx.as_of >= kr.window_start
-        ):
-            last = max((c.on for c in kr.checkins if c.on <= ctx.as_of), default=None)
-            since = last if last is not None else kr.window_start
-            quiet = (ctx.as_of - since).days
-            if quiet > stale_after:
-                when = f"since {last.isoformat()}" if last is not None else "since the cycle began"
-                findings.append(
-                    _finding(
-                        "kr-stale",
-                        f"{_capital(_kr_label(kr))} has had no check-in {when} "
-                        f"({_days(quiet)}, more than {stale_after}): its numbers may be "
-                        "out of date.",
-                        [kkey],
-                    )
+        if kr.objective_key not in ctx.checking_in or as_of < kr.window_start:
+            continue
+        last = None
+        for checkin in reversed(kr.checkins):  # oldest first: the latest is near the end
+            if checkin.on <= as_of:
+                last = checkin.on
+                break
+        quiet = (as_of - (last if last is not None else kr.window_start)).days
+        if quiet > stale_after:
+            when = f"since {last.isoformat()}" if last is not None else "since the cycle began"
+            findings.append(
+                Finding(
+                    "kr-stale",
+                    Severity.WARNING,
+                    f"{_capital(_kr_label(kr))} has had no check-in {when} "
+                    f"({_days(quiet)}, more than {stale_after}): its numbers may be out of date.",
+                    (f"kr:{kr.key}",),
                 )
+            )
     return findings
 
 
@@ -461,71 +461,79 @@ def _check_closed_alignment(ctx: _Context) -> list[Finding]:
 def _check_dependencies(ctx: _Context) -> list[Finding]:
     """Links whose two ends both have planned dates that break the link."""
     findings: list[Finding] = []
-    # (kind, start date, finish date, duration) of every dated schedule item.
-    dated: dict[str, tuple[str, str, date, date, int]] = {}
+    # kind, name, start position, duration of every dated item. Positions count days as
+    # the schedule does: a zero-length item sits at the end of its day.
+    dated: dict[str, tuple[str, str, int, int]] = {}
     finished: set[str] = set()  # done work and reached milestones: too late to reschedule
     for initiative in ctx.open_initiatives:
         if initiative.status == InitiativeStatus.DONE:
             finished.add(initiative.key)
-        if initiative.start is None or initiative.end is None or initiative.key in dated:
+        start, end = initiative.start, initiative.end
+        if start is None or end is None or initiative.key in dated:
             continue
-        duration = max(0, (initiative.end - initiative.start).days + 1)
+        duration = max(0, (end - start).days + 1)
         dated[initiative.key] = (
             "initiative",
             initiative.title,
-            initiative.start,
-            initiative.end,
+            start.toordinal() + (duration == 0),
             duration,
         )
     for milestone in ctx.plan.milestones:
         if milestone.key not in dated:
-            dated[milestone.key] = ("milestone", milestone.name, milestone.on, milestone.on, 0)
+            dated[milestone.key] = ("milestone", milestone.name, milestone.on.toordinal() + 1, 0)
             if milestone.done_on is not None:
                 finished.add(milestone.key)
     for link in ctx.plan.dependencies:
         pred, succ = dated.get(link.predecessor), dated.get(link.successor)
         if pred is None or succ is None or link.successor in finished:
             continue
-        kind = DependencyType(link.type)
-        # In day positions: a zero-length item sits at the end of its day (see schedule).
-        p_start = pred[2].toordinal() + (1 if pred[4] == 0 else 0)
-        s_start = succ[2].toordinal() + (1 if succ[4] == 0 else 0)
-        code = LINK_TYPE_CODES[kind]
-        offset = (
-            pred[4] + link.lag_days,
-            link.lag_days,
-            pred[4] + link.lag_days - succ[4],
-            link.lag_days - succ[4],
-        )[code]
-        bound = p_start + offset
-        if s_start >= bound:
-            continue
-        on_finish = kind in (DependencyType.FF, DependencyType.SF)
-        if succ[4] == 0:
-            allowed = date.fromordinal(bound - 1)
-            planned = f"is planned for {succ[3].isoformat()}"
-            verb = "happen"
-        elif on_finish:
-            allowed = date.fromordinal(bound + succ[4] - 1)
-            planned = f"is planned to finish on {succ[3].isoformat()}"
-            verb = "finish"
+        code, lag = LINK_TYPE_CODES[link.type], link.lag_days
+        # The same start-to-start rule as the schedule (see schedule.py).
+        if code == 0:
+            bound = pred[2] + pred[3] + lag
+        elif code == 1:
+            bound = pred[2] + lag
+        elif code == 2:
+            bound = pred[2] + pred[3] + lag - succ[3]
         else:
-            allowed = date.fromordinal(bound)
-            planned = f"is planned to start on {succ[2].isoformat()}"
-            verb = "start"
-        first = "starting" if kind in (DependencyType.SS, DependencyType.SF) else "finishing"
-        lag = f", lag {link.lag_days:+d} days" if link.lag_days else ""
+            bound = pred[2] + lag - succ[3]
+        if succ[2] >= bound:
+            continue
         findings.append(
-            _finding(
-                "dependency-violated",
-                f'{_capital(succ[0])} "{succ[1]}" ({link.successor}) {planned}, but it '
-                f'depends on {pred[0]} "{pred[1]}" ({link.predecessor}) {first} first '
-                f"({_TYPE_NAMES[kind]}{lag}), so it can {verb} on {allowed.isoformat()} "
-                "at the earliest.",
-                [f"{pred[0]}:{link.predecessor}", f"{succ[0]}:{link.successor}"],
-            )
+            _violation(link.type, lag, link.predecessor, pred, link.successor, succ, bound)
         )
     return findings
+
+
+def _violation(
+    kind: DependencyType,
+    lag: int,
+    pred_key: str,
+    pred: tuple[str, str, int, int],
+    succ_key: str,
+    succ: tuple[str, str, int, int],
+    bound: int,
+) -> Finding:
+    kind = DependencyType(kind)
+    duration = succ[3]
+    if duration == 0:
+        planned = f"is planned for {date.fromordinal(succ[2] - 1).isoformat()}"
+        allowed, verb = date.fromordinal(bound - 1), "happen"
+    elif kind in (DependencyType.FF, DependencyType.SF):
+        planned = f"is planned to finish on {date.fromordinal(succ[2] + duration - 1).isoformat()}"
+        allowed, verb = date.fromordinal(bound + duration - 1), "finish"
+    else:
+        planned = f"is planned to start on {date.fromordinal(succ[2]).isoformat()}"
+        allowed, verb = date.fromordinal(bound), "start"
+    first = "starting" if kind in (DependencyType.SS, DependencyType.SF) else "finishing"
+    lag_text = f", lag {lag:+d} days" if lag else ""
+    return _finding(
+        "dependency-violated",
+        f'{_capital(succ[0])} "{succ[1]}" ({succ_key}) {planned}, but it depends on '
+        f'{pred[0]} "{pred[1]}" ({pred_key}) {first} first ({_TYPE_NAMES[kind]}{lag_text}), '
+        f"so it can {verb} on {allowed.isoformat()} at the earliest.",
+        [f"{pred[0]}:{pred_key}", f"{succ[0]}:{succ_key}"],
+    )
 
 
 def _check_loops(ctx: _Context) -> list[Finding]:

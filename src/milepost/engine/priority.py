@@ -30,7 +30,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from milepost.engine.explain import Explanation, Term
+from milepost.engine.explain import Explanation, LazyExplanation, Term
 from milepost.engine.model import InitiativeInput, InitiativeStatus, ObjectiveState, Plan, Status
 from milepost.engine.results import OkrReport, PriorityResult
 
@@ -67,18 +67,87 @@ def _fmt(value: Decimal) -> str:
     return str(value.quantize(_SHOW))
 
 
-def _closed_result(
-    initiative: InitiativeInput, aligned: bool
-) -> tuple[int, Decimal, bool, Explanation]:
-    return (
-        2,
-        _ZERO,
-        aligned,
-        Explanation(
-            rule="priority.closed",
-            summary=f"{initiative.status.value.replace('_', ' ').capitalize()}: nothing left "
-            "to prioritise, so it ranks after open work.",
-        ),
+_UNALIGNED = Explanation(
+    rule="priority.unaligned",
+    summary="Linked to no key result: it serves no outcome, so it ranks last.",
+)
+_CLOSED = {
+    status: Explanation(
+        rule="priority.closed",
+        summary=f"{status.value.capitalize()}: nothing left to prioritise, so it ranks after "
+        "open work.",
+    )
+    for status in (InitiativeStatus.DONE, InitiativeStatus.CANCELLED)
+}
+
+# One scored link, kept as plain values until someone reads the explanation:
+# (kr key, kr title, weight, progress, gap, status, confidence, base risk, confidence factor,
+#  urgency, days left, due, part); just the kr key for a key result of a closed objective.
+_Link = tuple[
+    str,
+    str,
+    Decimal,
+    Decimal,
+    Decimal,
+    Status,
+    int | None,
+    Decimal,
+    Decimal,
+    Decimal,
+    int,
+    date,
+    Decimal,
+]
+
+
+def _explain_score(
+    links: tuple[_Link | str, ...],
+    notes: tuple[str, ...],
+    divisor: Decimal,
+    score: Decimal,
+) -> Explanation:
+    terms: list[Term] = []
+    parts: list[str] = []
+    for link in links:
+        if isinstance(link, str):
+            terms.append(Term(link, "0", "its objective is closed, cancelled or missing"))
+            continue
+        (
+            key,
+            title,
+            weight,
+            progress,
+            gap,
+            status,
+            confidence,
+            base,
+            factor,
+            urgent,
+            days_left,
+            due,
+            part,
+        ) = link
+        parts.append(_fmt(part))
+        trust = f", confidence {confidence} -> x{_fmt(factor)}" if confidence is not None else ""
+        when = f"{days_left} days left" if days_left > 0 else "due now or overdue"
+        terms.append(
+            Term(
+                key,
+                _fmt(part),
+                f"weight {_fmt(weight)} x gap {_fmt(gap)} (progress {_fmt(progress)}) "
+                f"x risk {_fmt(base * factor)} ({status.value}{trust}) "
+                f"x urgency {_fmt(urgent)} ({when}; due {due.isoformat()}) "
+                f'- "{title}"',
+            )
+        )
+    terms.append(Term("effort", f"{_fmt(divisor)} person-days"))
+    shown = " + ".join(parts) or "0"
+    return Explanation(
+        rule="priority.score",
+        summary=f"sum(weight x gap x risk x urgency) / effort = ({shown}) / {_fmt(divisor)} "
+        f"= {score}",
+        terms=tuple(terms),
+        notes=notes,
     )
 
 
@@ -90,30 +159,19 @@ def _score(
 ) -> tuple[int, Decimal, bool, Explanation]:
     """(group, score, aligned, explanation) of one initiative; group orders the ranking."""
     links = [link for link in initiative.key_results if link.key_result in key_results]
-    if initiative.status in (InitiativeStatus.DONE, InitiativeStatus.CANCELLED):
-        return _closed_result(initiative, bool(links))
+    if initiative.status in _CLOSED:
+        return 2, _ZERO, bool(links), _CLOSED[initiative.status]
     if not links:
-        return (
-            1,
-            _ZERO,
-            False,
-            Explanation(
-                rule="priority.unaligned",
-                summary="Linked to no key result: it serves no outcome, so it ranks last.",
-            ),
-        )
-    terms: list[Term] = []
+        return 1, _ZERO, False, _UNALIGNED
+    rows: list[_Link | str] = []
     notes: list[str] = []
-    parts: list[Decimal] = []
+    total = _ZERO
     for link in links:
         title, due, open_objective = key_results[link.key_result]
-        result = okr.key_results.get(link.key_result)
-        weight = Decimal(link.weight)
         if not open_objective:
-            terms.append(
-                Term(link.key_result, "0", "its objective is closed, cancelled or missing")
-            )
+            rows.append(link.key_result)
             continue
+        result = okr.key_results.get(link.key_result)
         if result is None:
             notes.append(f"{link.key_result} was not evaluated, so it adds 0")
             continue
@@ -122,39 +180,32 @@ def _score(
         base, factor = risk_factor(result.status, result.confidence)
         days_left = (due - as_of).days
         urgent = urgency(days_left)
-        part = weight * gap * base * factor * urgent
-        parts.append(part)
-        confidence = (
-            f", confidence {result.confidence} -> x{_fmt(factor)}"
-            if result.confidence is not None
-            else ""
-        )
-        when = f"{days_left} days left" if days_left > 0 else "due now or overdue"
-        terms.append(
-            Term(
+        part = link.weight * gap * base * factor * urgent
+        total += part
+        rows.append(
+            (
                 link.key_result,
-                _fmt(part),
-                f"weight {_fmt(weight)} x gap {_fmt(gap)} (progress {_fmt(progress)}) "
-                f"x risk {_fmt(base * factor)} ({result.status.value}{confidence}) "
-                f"x urgency {_fmt(urgent)} ({when}; due {due.isoformat()}) "
-                f'- "{title}"',
+                title,
+                link.weight,
+                progress,
+                gap,
+                result.status,
+                result.confidence,
+                base,
+                factor,
+                urgent,
+                days_left,
+                due,
+                part,
             )
         )
-    effort = Decimal(initiative.effort_days)
+    effort = initiative.effort_days
     divisor = effort if effort > 0 else _ONE
     if effort <= 0:
         notes.append("effort not estimated: counted as 1 person-day")
-    total = sum(parts, _ZERO)
     score = (total / divisor).quantize(_SCORE)
-    terms.append(Term("effort", f"{_fmt(divisor)} person-days"))
-    shown = " + ".join(_fmt(p) for p in parts) or "0"
-    summary = f"sum(weight x gap x risk x urgency) / effort = ({shown}) / {_fmt(divisor)} = {score}"
-    return (
-        0,
-        score,
-        True,
-        Explanation(rule="priority.score", summary=summary, terms=tuple(terms), notes=tuple(notes)),
-    )
+    explanation = LazyExplanation(_explain_score, tuple(rows), tuple(notes), divisor, score)
+    return 0, score, True, explanation
 
 
 def rank_initiatives(plan: Plan, as_of: date, okr: OkrReport) -> list[PriorityResult]:

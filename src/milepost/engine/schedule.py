@@ -266,28 +266,20 @@ def _plan_items(plan: Plan) -> _Items:
         kinds.append("milestone")
         durations.append(0)
         planned.append(milestone.on.toordinal() + 1)
-    link_from: list[int] = []
-    link_to: list[int] = []
-    link_types: list[int] = []
-    link_lags: list[int] = []
-    for dependency in plan.dependencies:
-        source = index.get(dependency.predecessor)
-        target = index.get(dependency.successor)
-        if source is None or target is None:
-            continue  # unknown or cancelled item: the plan checker reports unknown keys
-        link_from.append(source)
-        link_to.append(target)
-        link_types.append(LINK_TYPE_CODES[DependencyType(dependency.type)])
-        link_lags.append(int(dependency.lag_days))
+    # Comprehensions rather than one loop of appends: plans can hold 100,000s of links.
+    ends = [(index.get(d.predecessor), index.get(d.successor), d) for d in plan.dependencies]
+    # Links to unknown or cancelled items are dropped: the plan checker reports unknown keys.
+    kept = [(s, t, d) for s, t, d in ends if s is not None and t is not None]
+    link_from = [s for s, _, _ in kept]
+    link_to = [t for _, t, _ in kept]
+    # The type is a DependencyType (a str enum), so a plain "FS" finds its code too.
+    link_types = [LINK_TYPE_CODES[d.type] for _, _, d in kept]
+    link_lags = [d.lag_days for _, _, d in kept]
     return _Items(keys, kinds, durations, planned, link_from, link_to, link_types, link_lags)
 
 
 def _display_start(position: int, duration: int) -> date:
     return date.fromordinal(position - 1 if duration == 0 else position)
-
-
-def _display_finish(position: int, duration: int) -> date:
-    return date.fromordinal(position + duration - 1)
 
 
 def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
@@ -299,8 +291,8 @@ def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
     only one date or none, from its effort (``ceil(effort_days)`` calendar days, 0 without
     effort). An item without any date starts no earlier than the project start: the
     earliest planned date in the plan, else the earliest cycle start, else ``anchor``. With
-    none of those the schedule is empty (a loop is still an error). Dependencies naming unknown or cancelled items are
-    ignored (the plan checker reports unknown keys).
+    none of those the schedule is empty (a loop is still an error). Dependencies naming
+    unknown or cancelled items are ignored (the plan checker reports unknown keys).
 
     Raises `DependencyCycleError` naming every item of a dependency loop.
     """
@@ -343,15 +335,17 @@ def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
     )
     scheduled: dict[str, ScheduledItem] = {}
     earliest, latest, durations = result.earliest_start, result.latest_start, items.durations
-    for i, key in enumerate(items.keys):
-        es, ls, d = earliest[i], latest[i], durations[i]
+    fromordinal = date.fromordinal
+    for key, es, ls, d in zip(items.keys, earliest, latest, durations, strict=True):
+        # A zero-length item's start is shown on the day it ends (see the module docstring).
+        before = 1 if d == 0 else 0
         scheduled[key] = ScheduledItem(
             key=key,
             duration_days=d,
-            earliest_start=_display_start(es, d),
-            earliest_finish=_display_finish(es, d),
-            latest_start=_display_start(ls, d),
-            latest_finish=_display_finish(ls, d),
+            earliest_start=fromordinal(es - before),
+            earliest_finish=fromordinal(es + d - 1),
+            latest_start=fromordinal(ls - before),
+            latest_finish=fromordinal(ls + d - 1),
             slack_days=ls - es,
             critical=ls == es,
         )
