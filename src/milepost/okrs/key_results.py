@@ -49,6 +49,7 @@ from milepost.servicekit import apply_update, archive, check_version, create_aud
 if TYPE_CHECKING:
     from milepost.accounts.models import User
 
+ARCHIVE_FIELDS = ("archived_at", "version", "updated_at")
 KEY_RESULT_FIELDS = (
     "key",
     "title",
@@ -237,6 +238,7 @@ def archive_key_result(
     locked = lock_key_result(actor, key_result.pk)
     _require_key_result_editor(actor, locked)
     archived = archive(actor=actor, instance=locked, expected_version=expected_version)
+    sync_fields(key_result, archived, ARCHIVE_FIELDS)
     recompute_objectives_and_ancestors(actor.organization, objective_ids={archived.objective_id})
     return archived
 
@@ -251,6 +253,7 @@ def restore_key_result(
     _require_key_result_editor(actor, locked)
     check_version(locked, expected_version)
     restored = restore(actor=actor, instance=locked)
+    sync_fields(key_result, restored, ARCHIVE_FIELDS)
     recompute_objectives_and_ancestors(actor.organization, key_result_ids={restored.pk})
     restored.refresh_from_db(fields=list(KR_STORED_FIELDS))
     return restored

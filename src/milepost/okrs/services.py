@@ -64,6 +64,7 @@ from milepost.okrs.validation import (
     named_fields,
     present_ids,
     require_in_org,
+    sync_fields,
     validate,
 )
 from milepost.organizations.access import Actor
@@ -92,6 +93,7 @@ __all__ = [
     "update_objective",
 ]
 
+ARCHIVE_FIELDS = ("archived_at", "version", "updated_at")
 CYCLE_FIELDS = ("key", "name", "start_date", "end_date", "parent")
 OBJECTIVE_FIELDS = (
     "key",
@@ -263,6 +265,7 @@ def archive_cycle(*, actor: Actor, cycle: Cycle, expected_version: int | None = 
     locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
     parents = _parents_of(Q(child__cycle=locked))
     archived = archive(actor=actor, instance=locked, expected_version=expected_version)
+    sync_fields(cycle, archived, ARCHIVE_FIELDS)
     recompute_objectives_and_ancestors(actor.organization, objective_ids=parents)
     return archived
 
@@ -275,6 +278,7 @@ def restore_cycle(*, actor: Actor, cycle: Cycle, expected_version: int | None = 
     locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
     check_version(locked, expected_version)
     restored = restore(actor=actor, instance=locked)
+    sync_fields(cycle, restored, ARCHIVE_FIELDS)
     objective_ids, kr_ids = _cycle_objectives(restored)
     recompute_objectives_and_ancestors(
         actor.organization, key_result_ids=kr_ids, objective_ids=objective_ids
@@ -436,6 +440,7 @@ def archive_objective(
     locked = lock_objective(actor, objective)
     parents = _parents_of(Q(child=locked))
     archived = archive(actor=actor, instance=locked, expected_version=expected_version)
+    sync_fields(objective, archived, ARCHIVE_FIELDS)
     recompute_objectives_and_ancestors(actor.organization, objective_ids=parents)
     return archived
 
@@ -448,6 +453,7 @@ def restore_objective(
     locked = lock_objective(actor, objective)
     check_version(locked, expected_version)
     restored = restore(actor=actor, instance=locked)
+    sync_fields(objective, restored, ARCHIVE_FIELDS)
     recompute_objectives_and_ancestors(
         actor.organization,
         key_result_ids=list(restored.key_results.values_list("pk", flat=True)),

@@ -1,0 +1,216 @@
+"""Fetch-and-authorise: organization isolation, roles, team/private visibility, archived rows,
+and API tokens scoped to one key result."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from milepost.accounts.models import ApiToken, hash_token
+from milepost.errors import NotFound, PermissionDenied
+from milepost.okrs import services
+from milepost.okrs.access import (
+    access_alignment,
+    access_checkin,
+    access_cycle,
+    access_key_result,
+    access_objective,
+)
+from milepost.okrs.models import Cycle, KeyResult, Objective
+from milepost.organizations.access import Actor, actor_for
+from milepost.organizations.models import Organization, Role, Team
+from tests import factories
+from tests.okrs.conftest import member_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_another_organizations_rows_are_not_found(
+    outsider: Actor, admin: Actor, cycle: Cycle, objective: Objective, key_result: KeyResult
+) -> None:
+    parent = factories.make_objective(cycle, "company")
+    link = services.align_objective(actor=admin, child=objective, parent_objective=parent)
+    checkin = services.record_checkin(actor=admin, key_result=key_result, value=Decimal(120))
+    for fetch in (
+        lambda: access_cycle(outsider, cycle.pk),
+        lambda: access_objective(outsider, objective.pk),
+        lambda: access_key_result(outsider, key_result.pk),
+        lambda: access_checkin(outsider, checkin.pk),
+        lambda: access_alignment(outsider, link.pk),
+        lambda: access_objective(outsider, objective.pk, include_archived=True),
+    ):
+        with pytest.raises(NotFound):
+            fetch()
+
+
+def test_viewer_reads_but_does_not_write(
+    viewer: Actor, cycle: Cycle, objective: Objective, key_result: KeyResult
+) -> None:
+    assert access_cycle(viewer, cycle.pk) == cycle
+    assert access_objective(viewer, objective.pk) == objective
+    assert access_key_result(viewer, key_result.pk) == key_result
+    for fetch in (
+        lambda: access_cycle(viewer, cycle.pk, write=True),
+        lambda: access_objective(viewer, objective.pk, write=True),
+        lambda: access_key_result(viewer, key_result.pk, write=True),
+        lambda: access_key_result(viewer, key_result.pk, checkin=True),
+    ):
+        with pytest.raises(PermissionDenied):
+            fetch()
+
+
+def test_viewer_gets_permission_denied_from_every_write(
+    viewer: Actor, cycle: Cycle, objective: Objective, key_result: KeyResult
+) -> None:
+    with pytest.raises(PermissionDenied):
+        services.update_cycle(actor=viewer, cycle=cycle, changes={"name": "x"})
+    with pytest.raises(PermissionDenied):
+        services.update_objective(actor=viewer, objective=objective, changes={"title": "x"})
+    with pytest.raises(PermissionDenied):
+        services.archive_objective(actor=viewer, objective=objective)
+    with pytest.raises(PermissionDenied):
+        services.create_key_result(
+            actor=viewer,
+            objective=objective,
+            key="k",
+            title="K",
+            kind="increase",
+            start_value=Decimal(0),
+            target_value=Decimal(1),
+        )
+    with pytest.raises(PermissionDenied):
+        services.update_key_result(actor=viewer, key_result=key_result, changes={"title": "x"})
+    with pytest.raises(PermissionDenied):
+        services.record_checkin(actor=viewer, key_result=key_result, value=Decimal(1))
+
+
+def test_member_edits_only_own_or_team_items(
+    org: Organization,
+    team_member: Actor,
+    member: Actor,
+    cycle: Cycle,
+    objective: Objective,
+    key_result: KeyResult,
+    other_team: Team,
+) -> None:
+    # In the owner team: may edit the objective and its key results, and check in.
+    assert access_objective(team_member, objective.pk, write=True) == objective
+    assert access_key_result(team_member, key_result.pk, write=True, checkin=True) == key_result
+    # Not in the team: reads an organization-wide objective, edits nothing.
+    assert access_objective(member, objective.pk) == objective
+    with pytest.raises(PermissionDenied):
+        access_objective(member, objective.pk, write=True)
+    with pytest.raises(PermissionDenied):
+        access_key_result(member, key_result.pk, checkin=True)
+    # Owning a key result in someone else's objective: that key result only.
+    key_result.owner = member.user
+    key_result.save()
+    assert access_key_result(member, key_result.pk, write=True, checkin=True) == key_result
+    with pytest.raises(PermissionDenied):
+        access_objective(member, objective.pk, write=True)
+    # Owning an objective personally.
+    own = factories.make_objective(cycle, "mine", owner_user=member.user, owner_team=other_team)
+    assert access_objective(member, own.pk, write=True) == own
+
+
+def test_admin_edits_everything_and_cycles_are_for_admins(
+    admin: Actor, member: Actor, cycle: Cycle, objective: Objective
+) -> None:
+    assert access_objective(admin, objective.pk, write=True) == objective
+    assert access_cycle(admin, cycle.pk, write=True) == cycle
+    with pytest.raises(PermissionDenied):
+        access_cycle(member, cycle.pk, write=True)
+
+
+@pytest.mark.parametrize("visibility", ["team", "private"])
+def test_team_and_private_objectives_are_invisible_outside_the_team(
+    admin: Actor,
+    team_member: Actor,
+    member: Actor,
+    viewer: Actor,
+    cycle: Cycle,
+    team: Team,
+    visibility: str,
+) -> None:
+    hidden = factories.make_objective(cycle, "secret", owner_team=team, visibility=visibility)
+    kr = factories.make_key_result(hidden, "kr")
+    checkin = services.record_checkin(actor=admin, key_result=kr, value=Decimal(5))
+    public = factories.make_objective(cycle, "public")
+    link = services.align_objective(actor=admin, child=public, parent_objective=hidden)
+    for outsider in (member, viewer):
+        for fetch in (
+            lambda a=outsider: access_objective(a, hidden.pk),
+            lambda a=outsider: access_key_result(a, kr.pk),
+            lambda a=outsider: access_checkin(a, checkin.pk),
+            lambda a=outsider: access_alignment(a, link.pk),
+        ):
+            with pytest.raises(NotFound):
+                fetch()
+    assert access_objective(team_member, hidden.pk) == hidden
+    assert access_checkin(team_member, checkin.pk) == checkin
+    assert access_alignment(team_member, link.pk) == link
+    assert access_objective(admin, hidden.pk) == hidden
+
+
+def test_private_objective_is_visible_to_its_owner(
+    org: Organization, member: Actor, cycle: Cycle
+) -> None:
+    mine = factories.make_objective(cycle, "mine", owner_user=member.user, visibility="private")
+    assert access_objective(member, mine.pk) == mine
+    stranger = member_of(org, None, "stranger@acme.test")
+    with pytest.raises(NotFound):
+        access_objective(stranger, mine.pk)
+
+
+def test_archived_rows_need_include_archived(
+    admin: Actor, objective: Objective, key_result: KeyResult
+) -> None:
+    services.archive_key_result(actor=admin, key_result=key_result)
+    with pytest.raises(NotFound):
+        access_key_result(admin, key_result.pk)
+    assert access_key_result(admin, key_result.pk, include_archived=True) == key_result
+    services.archive_objective(actor=admin, objective=objective)
+    with pytest.raises(NotFound):
+        access_objective(admin, objective.pk)
+    assert access_objective(admin, objective.pk, include_archived=True) == objective
+
+
+def test_alignment_write_needs_rights_on_the_child(
+    admin: Actor, team_member: Actor, member: Actor, cycle: Cycle, objective: Objective
+) -> None:
+    parent = factories.make_objective(cycle, "company")
+    link = services.align_objective(actor=admin, child=objective, parent_objective=parent)
+    assert access_alignment(team_member, link.pk, write=True) == link
+    with pytest.raises(PermissionDenied):
+        access_alignment(member, link.pk, write=True)
+    with pytest.raises(PermissionDenied):
+        services.unalign_objective(actor=member, alignment=link)
+
+
+def test_token_scoped_to_a_key_result_checks_in_there_only(
+    org: Organization, admin: Actor, objective: Objective, key_result: KeyResult
+) -> None:
+    other = factories.make_key_result(objective, "other")
+    user = admin.user
+    assert user is not None
+    token = ApiToken.objects.create(
+        organization=org,
+        user=user,
+        name="pusher",
+        role=Role.ADMIN,
+        key_result=key_result,
+        prefix="mp_x",
+        token_hash=hash_token("mp_x-secret"),
+    )
+    actor = actor_for(user, org, token=token)
+    assert access_key_result(actor, key_result.pk, checkin=True) == key_result
+    services.record_checkin(actor=actor, key_result=key_result, value=Decimal(150))
+    with pytest.raises(PermissionDenied):
+        access_key_result(actor, other.pk, checkin=True)
+    with pytest.raises(PermissionDenied):
+        services.record_checkin(actor=actor, key_result=other, value=Decimal(1))
+    with pytest.raises(PermissionDenied):
+        access_key_result(actor, key_result.pk, write=True)
+    with pytest.raises(PermissionDenied):
+        access_objective(actor, objective.pk, write=True)
