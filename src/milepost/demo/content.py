@@ -168,7 +168,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Ship a faster, more reliable product",
         "Jonas",
         "product-engineering",
-        parents=(("co-product-leader", "1"),),
+        parents=(("co-product-leader/nps", "1"),),
         krs=(
             KRSpec("uptime", "Hold API uptime at or above 99.9%", "maintain", "99.96", "99.9",
                    "Tomás", S.HOLDING, unit="%", decimals=2),
@@ -183,7 +183,8 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Make onboarding effortless",
         "Jonas",
         "product-engineering",
-        parents=(("co-product-leader", "1"),),
+        title_was="Make onboarding easier",
+        parents=(("co-product-leader/weekly-active-teams", "1"),),
         krs=(
             KRSpec("time-to-value", "Cut median time to first check-in from 5 days to 1",
                    "decrease", "5", "1", "Amara", S.ON_TRACK, unit="days", decimals=1),
@@ -198,7 +199,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Grow net new revenue in the mid-market",
         "Priya",
         "go-to-market",
-        parents=(("co-self-funding", "1"),),
+        parents=(("co-self-funding/arr", "1"),),
         krs=(
             KRSpec("new-arr", "Book €1.2M new ARR from mid-market deals", "increase", "0", "1200",
                    "Marcus", S.ON_TRACK, unit="€k", curve="back_loaded"),
@@ -213,7 +214,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Keep and grow the customers we have",
         "Priya",
         "go-to-market",
-        parents=(("co-self-funding", "1"),),
+        parents=(("co-self-funding/arr", "0.5"),),
         krs=(
             KRSpec("nrr", "Raise net revenue retention from 104% to 112%", "increase", "104",
                    "112", "Grace", S.ON_TRACK, unit="%", decimals=1,
@@ -244,7 +245,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Run a lean, audit-ready company",
         "Lena",
         "operations",
-        parents=(("co-self-funding", "1"),),
+        parents=(("co-self-funding/burn", "1"),),
         krs=(
             KRSpec("opex-ratio", "Bring opex from 74% to 65% of revenue", "decrease", "74", "65",
                    "Henrik", S.ON_TRACK, unit="%", decimals=1),
@@ -281,7 +282,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         krs=(
             KRSpec("cost-per-customer", "Reduce infra cost per active customer from €18.60 to "
                    "€12.40", "decrease", "18.60", "12.40", "Hannah", S.AT_RISK, unit="€",
-                   decimals=2),
+                   decimals=2, target_was="13.00"),
             KRSpec("reserved-coverage", "Raise reserved-instance coverage from 20% to 70%",
                    "increase", "20", "70", "Sofia", S.ON_TRACK, unit="%"),
         ),
@@ -356,7 +357,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Build a repeatable mid-market sales motion",
         "Marcus",
         "sales",
-        parents=(("gtm-net-new", "1"),),
+        parents=(("gtm-net-new/win-rate", "1"),),
         krs=(
             KRSpec("qualified-pipeline", "Build €3.6M of qualified pipeline", "increase", "0",
                    "3600", "Elena", S.ON_TRACK, unit="€k"),
@@ -386,7 +387,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Fill the pipeline with qualified leads",
         "Isabel",
         "marketing",
-        parents=(("gtm-net-new", "1"),),
+        parents=(("gtm-net-new/new-arr", "1"),),
         krs=(
             KRSpec("mqls", "Generate 1,800 marketing-qualified leads", "increase", "0", "1800",
                    "Kwame", S.OFF_TRACK, unit="MQLs", confidence=4),
@@ -411,11 +412,24 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         ),
     ),
     ObjectiveSpec(
+        "marketing-community",
+        "Start a customer community",
+        "Isabel",
+        "marketing",
+        parents=(("co-product-leader", "0.5"),),
+        state="cancelled",
+        description="Cancelled in week 5: the relaunch needs the whole team this quarter.",
+        krs=(
+            KRSpec("members", "Grow the community to 500 members", "increase", "0", "500",
+                   "Noah", S.FLAT, unit="members"),
+        ),
+    ),
+    ObjectiveSpec(
         "cs-early-churn",
         "Reduce churn in the first 90 days",
         "Grace",
         "customer-success",
-        parents=(("gtm-retention", "1"),),
+        parents=(("gtm-retention/logo-churn", "1"),),
         krs=(
             KRSpec("early-churn", "Cut 90-day churn from 9% to 5%", "decrease", "9", "5", "Mateo",
                    S.ON_TRACK, unit="%", decimals=1),
@@ -449,7 +463,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Hire 8 engineers without lowering the bar",
         "Clara",
         "people",
-        parents=(("ops-hire-grow", "1"),),
+        parents=(("ops-hire-grow/time-to-hire", "1"),),
         krs=(
             KRSpec("engineering-hires", "Make 8 engineering hires", "increase", "0", "8", "Ben",
                    S.AT_RISK, unit="hires"),
@@ -477,7 +491,7 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         "Close the books in five days",
         "Henrik",
         "finance-it",
-        parents=(("ops-lean-company", "1"),),
+        parents=(("ops-lean-company/dso", "1"),),
         krs=(
             KRSpec("close-days", "Cut month-end close from 12 to 5 working days", "decrease",
                    "12", "5", "Olivia", S.ON_TRACK, unit="days", decimals=1),

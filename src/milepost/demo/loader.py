@@ -47,10 +47,12 @@ from milepost.engine.okr import evaluate_okrs
 from milepost.engine.score import score
 from milepost.okrs.engine_io import load_okr_plan, recompute_organization
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective, Retrospective
-from milepost.organizations.access import system_actor
+from milepost.okrs.services import update_key_result, update_objective
+from milepost.organizations.access import Actor, actor_for, system_actor
 from milepost.organizations.models import Membership, Organization, Team, TeamMember
 from milepost.organizations.services import create_organization
 from milepost.roadmap.models import Dependency, Initiative, InitiativeKeyResult, Milestone
+from milepost.roadmap.services import update_initiative
 from milepost.work.models import Task, TimeEntry
 
 DEMO_SLUG = "demo"
@@ -168,6 +170,8 @@ class _Builder:
         self.checkins(organization)
         self.say("tasks and time entries")
         self.work(organization)
+        self.say("a few edits through the services (the history of changes)")
+        self.edits(organization)
         self.say("progress and status from the engine")
         recompute_organization(organization, as_of=self.today)
         self.say("retrospectives of last quarter")
@@ -316,7 +320,7 @@ class _Builder:
             organization=organization,
             cycle=cycle,
             key=spec.key,
-            title=spec.title,
+            title=spec.title_was or spec.title,
             description=spec.description,
             owner_team=self.teams[spec.team] if spec.team else None,
             owner_user=self.user(spec.owner),
@@ -338,7 +342,7 @@ class _Builder:
             kind=spec.kind,
             unit=spec.unit,
             start_value=start,
-            target_value=Decimal(spec.target),
+            target_value=Decimal(spec.target_was or spec.target),
             current_value=start,
             weight=Decimal(spec.weight),
             owner=self.user(spec.owner),
@@ -430,10 +434,10 @@ class _Builder:
             description=spec.description,
             team=self.teams[spec.team],
             owner=self.user(spec.owner),
-            cycle=self.previous_cycle if spec.previous_cycle else self.current_cycle,
+            cycle=self.current_cycle,
             status=spec.status,
             start_date=self.day(spec.start),
-            end_date=self.day(spec.end),
+            end_date=self.day(spec.end if spec.end_was is None else spec.end_was),
             effort_days=effort,
             budget=None if proposed else budget,
             planned_hours=None if proposed else planned_hours,
@@ -521,9 +525,8 @@ class _Builder:
             initiative = self.initiatives[spec.key]
             logged = self._time_entries(organization, spec, initiative, initiative_tasks)
             entries.extend(logged)
-            initiative.actual_cost = _money(
-                sum((e.cost for e in logged), Decimal(0)) + Decimal(spec.external_cost)
-            )
+            # Spend that is not logged time (the engine adds the time entries' cost).
+            initiative.actual_cost = _money(Decimal(spec.external_cost))
         TimeEntry.objects.bulk_create(entries, batch_size=1000)
         Initiative.objects.bulk_update(list(self.initiatives.values()), ["actual_cost"])
         self.counts["tasks"] = len(tasks)
@@ -626,6 +629,41 @@ class _Builder:
                 )
             )
         return entries
+
+    def edits(self, organization: Organization) -> None:
+        """Re-wordings, a changed target and a slipped date, made by their owners through the
+        services, so the history of edits (and the audit log) has something to show."""
+        actors: dict[int, Actor] = {}
+
+        def actor(user: User) -> Actor:
+            if user.pk not in actors:
+                actors[user.pk] = actor_for(user, organization)
+            return actors[user.pk]
+
+        for spec in content.CURRENT_OBJECTIVES:
+            objective = self.objectives[spec.key]
+            owner = self.user(spec.owner)
+            if spec.title_was:
+                update_objective(
+                    actor=actor(owner),
+                    objective=objective,
+                    changes={"title": spec.title},
+                )
+            for kr_spec in spec.krs:
+                if kr_spec.target_was is not None:
+                    update_key_result(
+                        actor=actor(owner),
+                        key_result=self.key_results[f"{spec.key}/{kr_spec.key}"],
+                        changes={"target_value": Decimal(kr_spec.target)},
+                    )
+        leads = {t.key: t.lead for t in content.TEAMS}
+        for initiative_spec in roadmap_content.INITIATIVES:
+            if initiative_spec.end_was is not None:
+                update_initiative(
+                    actor=actor(self.user(leads[initiative_spec.team])),
+                    initiative=self.initiatives[initiative_spec.key],
+                    changes={"end_date": self.day(initiative_spec.end)},
+                )
 
     def retrospectives(self, organization: Organization) -> None:
         """Scores and grades of last quarter from the engine, as of the cycle's last day, plus

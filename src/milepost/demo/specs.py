@@ -71,6 +71,7 @@ class KRSpec:
     carried_from: str | None = None  # "objective/kr" in the previous cycle
     note: str = ""  # the latest check-in's note
     description: str = ""
+    target_was: str | None = None  # created with this target, changed since (audited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class ObjectiveSpec:
     state: str = "active"
     description: str = ""
     weight: str = "1"
+    title_was: str = ""  # created with this title, re-worded since (audited)
     # Reflection at close (closed cycle only).
     went_well: str = ""
     went_badly: str = ""
@@ -120,10 +122,10 @@ class InitiativeSpec:
     estimated_effort: str | None = None
     delivered: str = ""
     outcome: str = ""
-    previous_cycle: bool = False
     hours_factor: float = 1.0  # logged hours relative to the estimates
     external_cost: str = "0"  # spend beyond logged time (agencies, licences)
     expected_impacts: tuple[str, ...] = ()  # one per link, same order
+    end_was: int | None = None  # planned to end on this day at first, moved since (audited)
 
 
 @dataclass(frozen=True, slots=True)
