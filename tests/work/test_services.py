@@ -215,7 +215,9 @@ def test_members_log_only_their_own_time(
 ) -> None:
     before = row_counts()
     with pytest.raises(PermissionDenied):
-        services.log_time(actor=member, task=task, date=DAY, hours=Decimal(1), user=team_member.user)
+        services.log_time(
+            actor=member, task=task, date=DAY, hours=Decimal(1), user=team_member.user
+        )
     assert row_counts() == before
     # Anyone in the organization (a member) may log their own time on any task.
     services.log_time(actor=member, task=task, date=DAY, hours=Decimal(1))
@@ -308,7 +310,9 @@ def test_the_person_must_be_a_member(
     _refused(
         row_counts,
         "user",
-        lambda: services.log_time(actor=admin, task=task, date=DAY, hours=Decimal(1), user=stranger),
+        lambda: services.log_time(
+            actor=admin, task=task, date=DAY, hours=Decimal(1), user=stranger
+        ),
     )
 
 
