@@ -145,6 +145,8 @@ class _Builder:
         self.initiatives: dict[str, Initiative] = {}
         self.milestones: dict[str, Milestone] = {}
         self.counts: dict[str, int] = defaultdict(int)
+        self.now = timezone.now()
+        self.real_today = demo_today()
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -508,9 +510,14 @@ class _Builder:
             note=point.note,
             author=author,
             source="data_source" if automated else "manual",
-            recorded_at=self.at(point.on, rng.randint(8, 17), rng.randint(0, 59)),
+            recorded_at=self._recorded_at(point.on, rng),
             effective_date=point.on,
         )
+
+    def _recorded_at(self, on: date, rng: random.Random) -> datetime:
+        at = self.at(on, rng.randint(8, 17), rng.randint(0, 59))
+        # A check-in made earlier today cannot be stamped later than now.
+        return min(at, self.now) if on == self.real_today else at
 
     def work(self, organization: Organization) -> None:
         tasks: list[Task] = []
