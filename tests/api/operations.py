@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 OWNER = frozenset({"owner"})
@@ -269,6 +270,14 @@ OPS: dict[str, Op] = {
 
 # Operations outside any organization (no tenant data).
 UNSCOPED = frozenset({"health"})
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    """The API's OpenAPI document (built once per test run: it takes a few seconds)."""
+    from milepost.api.main import api
+
+    return dict(api.get_openapi_schema(path_prefix="/api/v1/"))
 
 
 def operations(schema: dict[str, Any]) -> list[tuple[str, str, str]]:

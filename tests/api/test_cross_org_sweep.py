@@ -15,8 +15,7 @@ import orjson
 import pytest
 from django.test import Client
 
-from milepost.api.main import api
-from tests.api.operations import OPS, UNSCOPED, Call, operations, url_for
+from tests.api.operations import OPS, UNSCOPED, Call, openapi, operations, url_for
 from tests.api.world import World, build_world, dump_organization, missing_ids
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +43,7 @@ def _problem(response: Any) -> dict[str, Any]:
 
 
 def test_every_operation_is_covered_by_the_sweep() -> None:
-    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    schema = openapi()
     names = {op_id for _, _, op_id in operations(schema)}
     missing = names - set(OPS) - UNSCOPED
     assert not missing, f"operations with no entry in tests/api/operations.py: {sorted(missing)}"
@@ -58,7 +57,7 @@ def test_organization_b_cannot_reach_organization_a() -> None:
     token_b = b.tokens["owner"]
     client = Client()
     before = dump_organization(a.org)
-    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    schema = openapi()
     failures: list[str] = []
     checked = 0
     for method, template, op_id in operations(schema):

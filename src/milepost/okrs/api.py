@@ -182,7 +182,7 @@ def _objective_refs(actor: Actor, payload: ObjectiveIn | ObjectivePatch) -> dict
 def _objective_detail(actor: Actor, objective: Objective, response: HttpResponse) -> dict[str, Any]:
     """The objective with the engine's live numbers and explanation (as of today)."""
     set_etag(response, objective)
-    data = ObjectiveOut.from_orm(objective).model_dump()
+    data = ObjectiveOut.from_orm(objective).model_dump(by_alias=True)
     report = evaluate_cycle(actor.organization, objective.cycle)
     result = report.objectives.get(objective.key)
     data["as_of"] = report.as_of
@@ -399,7 +399,7 @@ def _key_results(actor: Actor) -> KeyResultQuerySet:
 def _key_result_detail(actor: Actor, kr: KeyResult, response: HttpResponse) -> dict[str, Any]:
     """The key result with the engine's live numbers, forecast and explanation."""
     set_etag(response, kr)
-    data = KeyResultOut.from_orm(kr).model_dump()
+    data = KeyResultOut.from_orm(kr).model_dump(by_alias=True)
     objective = kr.objective
     report = evaluate_cycle(actor.organization, objective.cycle)
     result = report.key_results.get(f"{objective.key}/{kr.key}")

@@ -1,0 +1,230 @@
+"""OKRs over the API: cycles, objectives, alignment, key results, check-ins, the tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from milepost.okrs.engine_io import organization_today, recompute_organization
+from milepost.okrs.models import CheckIn, KeyResult, Objective
+from tests.api.conftest import Api
+
+pytestmark = pytest.mark.django_db
+
+
+def _cycle(api: Api) -> dict[str, object]:
+    today = organization_today(api.org)
+    response = api.post(
+        "/cycles",
+        {
+            "key": "q3",
+            "name": "Q3",
+            "start_date": (today - dt.timedelta(days=30)).isoformat(),
+            "end_date": (today + dt.timedelta(days=60)).isoformat(),
+        },
+    )
+    assert response.status_code == 201, response.content
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_objective_key_result_checkin_and_tree(api_admin: Api) -> None:
+    cycle = _cycle(api_admin)
+    created = api_admin.post(
+        "/objectives",
+        {"cycle": cycle["id"], "key": "seo", "title": "Improve SEO", "state": "active"},
+    )
+    assert created.status_code == 201, created.content
+    objective = created.json()
+    assert created["ETag"] == f'W/"{objective["version"]}"'
+    kr = api_admin.post(
+        "/key-results",
+        {
+            "objective": objective["id"],
+            "key": "pageviews",
+            "title": "Page views from 1200 to 2500",
+            "kind": "increase",
+            "start_value": "1200",
+            "target_value": 2500,
+            "owner": api_admin.user.pk,
+        },
+    )
+    assert kr.status_code == 201, kr.content
+    kr_id = kr.json()["id"]
+    checkin = api_admin.post(f"/key-results/{kr_id}/check-ins", {"value": 1400, "confidence": 7})
+    assert checkin.status_code == 201, checkin.content
+    assert checkin.json()["value"] == "1400"
+    assert checkin.json()["source"] == "api"
+
+    detail = api_admin.get(f"/key-results/{kr_id}")
+    assert detail.status_code == 200
+    body = detail.json()
+    assert body["current_value"] == "1400"
+    assert Decimal(body["progress"]) == Decimal("0.1538")
+    assert body["explanation"]["rule"] == "key_result"
+    assert body["explanation"]["terms"]
+    assert body["forecast"] is None
+    assert body["forecast_reason"]
+
+    objective_detail = api_admin.get(f"/objectives/{objective['id']}").json()
+    assert Decimal(objective_detail["progress"]) == Decimal("0.1538")
+    assert objective_detail["explanation"]["terms"]
+
+    tree = api_admin.get("/tree", {"cycle": cycle["id"]})
+    assert tree.status_code == 200, tree.content
+    (root,) = tree.json()["roots"]
+    assert root["title"] == "Improve SEO"
+    assert root["key_results"][0]["current_value"] == "1400"
+    assert Decimal(root["progress"]) == Decimal("0.1538")
+
+
+def test_patch_objective_with_etags(api_admin: Api) -> None:
+    cycle = _cycle(api_admin)
+    created = api_admin.post("/objectives", {"cycle": cycle["id"], "key": "a", "title": "A"})
+    oid = created.json()["id"]
+    assert api_admin.patch(f"/objectives/{oid}", {"title": "B"}, if_match=None).status_code == 428
+    ok = api_admin.patch(f"/objectives/{oid}", {"title": "B"}, if_match=created["ETag"])
+    assert ok.status_code == 200
+    assert ok.json()["title"] == "B"
+    stale = api_admin.patch(f"/objectives/{oid}", {"title": "C"}, if_match=created["ETag"])
+    assert stale.status_code == 412
+    assert stale.json()["type"] == "urn:milepost:problem:stale-version"
+    assert Objective.objects.get(pk=oid).title == "B"
+    # A field that cannot be null, set to null, is a 422 naming it.
+    null = api_admin.patch(f"/objectives/{oid}", {"title": None}, if_match=ok["ETag"])
+    assert null.status_code == 422
+    assert "title" in null.json()["errors"]
+    # Deleting archives; the object is gone from reads, then restored.
+    assert api_admin.delete(f"/objectives/{oid}", if_match=ok["ETag"]).status_code == 204
+    assert api_admin.get(f"/objectives/{oid}").status_code == 404
+    assert api_admin.post(f"/objectives/{oid}/restore").status_code == 200
+    assert api_admin.get(f"/objectives/{oid}").status_code == 200
+
+
+def test_alignment_loop_is_a_conflict(api_admin: Api) -> None:
+    cycle = _cycle(api_admin)
+    a = api_admin.post("/objectives", {"cycle": cycle["id"], "key": "a", "title": "A"}).json()
+    b = api_admin.post("/objectives", {"cycle": cycle["id"], "key": "b", "title": "B"}).json()
+    link = api_admin.post("/alignments", {"child": a["id"], "parent_objective": b["id"]})
+    assert link.status_code == 201, link.content
+    loop = api_admin.post("/alignments", {"child": b["id"], "parent_objective": a["id"]})
+    assert loop.status_code == 409
+    assert "loop" in loop.json()["detail"]
+    both = api_admin.post("/alignments", {"child": b["id"]})
+    assert both.status_code == 422
+    listed = api_admin.get("/alignments", {"child": a["id"]}).json()["items"]
+    assert [x["id"] for x in listed] == [link.json()["id"]]
+    assert (
+        api_admin.delete(f"/alignments/{link.json()['id']}", if_match=link["ETag"]).status_code
+        == 204
+    )
+
+
+def test_checkin_idempotency_key(api_admin: Api) -> None:
+    cycle = _cycle(api_admin)
+    o = api_admin.post("/objectives", {"cycle": cycle["id"], "key": "o", "title": "O"}).json()
+    kr = api_admin.post(
+        "/key-results",
+        {
+            "objective": o["id"],
+            "key": "k",
+            "title": "K",
+            "kind": "increase",
+            "start_value": 0,
+            "target_value": 10,
+        },
+    ).json()
+    url = f"/key-results/{kr['id']}/check-ins"
+    first = api_admin.post(url, {"value": 3}, **{"Idempotency-Key": "run-42"})
+    assert first.status_code == 201
+    again = api_admin.post(url, {"value": 3}, **{"Idempotency-Key": "run-42"})
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert CheckIn.objects.filter(key_result_id=kr["id"]).count() == 1
+    different = api_admin.post(url, {"value": 4}, **{"Idempotency-Key": "run-42"})
+    assert different.status_code == 409
+    assert CheckIn.objects.filter(key_result_id=kr["id"]).count() == 1
+    # Without a key, a second request is a second check-in.
+    api_admin.post(url, {"value": 5})
+    assert CheckIn.objects.filter(key_result_id=kr["id"]).count() == 2
+    assert KeyResult.objects.get(pk=kr["id"]).current_value == 5
+
+
+def test_correction_replaces_the_value(api_admin: Api) -> None:
+    cycle = _cycle(api_admin)
+    o = api_admin.post("/objectives", {"cycle": cycle["id"], "key": "o", "title": "O"}).json()
+    kr = api_admin.post(
+        "/key-results",
+        {
+            "objective": o["id"],
+            "key": "k",
+            "title": "K",
+            "kind": "increase",
+            "start_value": 0,
+            "target_value": 10,
+        },
+    ).json()
+    checkin = api_admin.post(f"/key-results/{kr['id']}/check-ins", {"value": 8}).json()
+    corrected = api_admin.post(f"/check-ins/{checkin['id']}/corrections", {"value": 2})
+    assert corrected.status_code == 201, corrected.content
+    assert corrected.json()["corrects"] == checkin["id"]
+    history = api_admin.get(f"/key-results/{kr['id']}/check-ins").json()["items"]
+    by_id = {c["id"]: c for c in history}
+    assert by_id[checkin["id"]]["corrected"] is True
+    assert api_admin.get(f"/key-results/{kr['id']}").json()["current_value"] == "2"
+    # The stored columns equal a full recompute.
+    before = KeyResult.objects.get(pk=kr["id"]).progress
+    recompute_organization(api_admin.org)
+    assert KeyResult.objects.get(pk=kr["id"]).progress == before
+
+
+def test_key_result_patch_cannot_set_current_value(api_admin: Api) -> None:
+    cycle = _cycle(api_admin)
+    o = api_admin.post("/objectives", {"cycle": cycle["id"], "key": "o", "title": "O"}).json()
+    created = api_admin.post(
+        "/key-results",
+        {
+            "objective": o["id"],
+            "key": "k",
+            "title": "K",
+            "kind": "increase",
+            "start_value": 0,
+            "target_value": 10,
+        },
+    )
+    url = f"/key-results/{created.json()['id']}"
+    response = api_admin.patch(url, {"current_value": 9}, if_match=created["ETag"])
+    # Unknown fields are ignored by the schema, so nothing changes but the version stays.
+    assert response.status_code == 200
+    assert response.json()["current_value"] == "0"
+    bad = api_admin.patch(url, {"target_value": -5}, if_match=response["ETag"])
+    assert bad.status_code == 422
+    assert bad.json()["errors"]
+
+
+def test_lists_filter_and_order(api_admin: Api) -> None:
+    cycle = _cycle(api_admin)
+    for key in ("b", "a", "c"):
+        api_admin.post(
+            "/objectives",
+            {
+                "cycle": cycle["id"],
+                "key": key,
+                "title": key.upper(),
+                "state": "active" if key != "c" else "draft",
+            },
+        )
+    keys = [o["key"] for o in api_admin.get("/objectives").json()["items"]]
+    assert keys == ["a", "b", "c"]
+    keys = [o["key"] for o in api_admin.get("/objectives", {"ordering": "-key"}).json()["items"]]
+    assert keys == ["c", "b", "a"]
+    drafts = api_admin.get("/objectives", {"state": "draft"}).json()["items"]
+    assert [o["key"] for o in drafts] == ["c"]
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    assert api_admin.get("/objectives", {"updated_since": future}).json()["items"] == []
+    bad = api_admin.get("/objectives", {"ordering": "password"})
+    assert bad.status_code == 422
+    assert "ordering" in bad.json()["errors"]
