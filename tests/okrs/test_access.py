@@ -4,6 +4,7 @@ and API tokens scoped to one key result."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -214,3 +215,24 @@ def test_token_scoped_to_a_key_result_checks_in_there_only(
         access_key_result(actor, key_result.pk, write=True)
     with pytest.raises(PermissionDenied):
         access_objective(actor, objective.pk, write=True)
+
+
+def test_admin_registers_every_model_and_keeps_the_history_read_only(rf: Any) -> None:
+    from django.apps import apps
+    from django.contrib import admin
+
+    from milepost.accounts.models import User
+    from milepost.audit.models import AuditEvent
+    from milepost.okrs.models import CheckIn
+
+    for label in ("okrs", "accounts", "organizations", "audit"):
+        for model in apps.get_app_config(label).get_models():
+            assert model in admin.site._registry, model
+    request = rf.get("/admin/")
+    request.user = User(is_staff=True, is_superuser=True, is_active=True)
+    for model in (AuditEvent, CheckIn):
+        model_admin = admin.site._registry[model]
+        assert model_admin.has_view_permission(request)
+        assert not model_admin.has_add_permission(request)
+        assert not model_admin.has_change_permission(request)
+        assert not model_admin.has_delete_permission(request)

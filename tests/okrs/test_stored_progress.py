@@ -356,3 +356,57 @@ def test_concurrent_checkins_under_one_objective_do_not_lose_a_rollup(
     objective.refresh_from_db()
     assert objective.progress == Decimal("0.75")
     assert recompute_organization(org) == Recomputed(0, 0)
+
+
+def test_load_okr_plan_builds_the_engine_inputs(
+    org: Organization, admin: Actor, today: date
+) -> None:
+    tree = build_tree(org, today)
+    signups = next(k for k in tree.key_results if k.key == "signups")
+    wrong = services.record_checkin(
+        actor=admin,
+        key_result=signups,
+        value=Decimal(90),
+        confidence=4,
+        effective_date=today - timedelta(days=5),
+    )
+    services.correct_checkin(actor=admin, checkin=wrong, value=Decimal(30))
+    services.archive_objective(actor=admin, objective=tree.objectives["lone"])
+
+    plan = engine_io.load_okr_plan(org)
+    krs = {k.key: k for k in plan.key_results}
+    assert "lone/y" not in krs  # archived objectives are left out, with their key results
+    kr = krs["team-1/signups"]
+    assert (kr.objective_key, kr.window_start, kr.due) == (
+        "team-1",
+        tree.quarter.start_date,
+        today + timedelta(days=20),
+    )
+    assert [(c.on, c.value, c.confidence) for c in kr.checkins] == [
+        (today - timedelta(days=5), Decimal(30), 4)
+    ]
+    assert krs["company/revenue"].due == tree.year.end_date
+    assert [m.key for m in krs["dept-b/plan"].milestones] == ["m0", "m1"]
+    objectives = {o.key: o for o in plan.objectives}
+    assert {(a.parent_objective, a.parent_key_result) for a in objectives["team-2"].aligns_to} == {
+        ("dept-a", None),
+        ("dept-b", None),
+    }
+    assert objectives["dept-b"].aligns_to[0].parent_key_result == "company/revenue"
+
+    # A cycle's plan brings the objectives aligned below it from other cycles; its report
+    # keeps only the cycle's own.
+    year_plan = engine_io.load_okr_plan(org, cycle=tree.year)
+    assert {o.key for o in year_plan.objectives} == {
+        "company",
+        "dept-a",
+        "dept-b",
+        "team-1",
+        "team-2",
+        "cancelled",
+    }
+    report = evaluate_cycle(org, tree.year, as_of=today)
+    assert set(report.objectives) == {"company"}
+    assert set(report.key_results) == {"company/revenue", "company/churn"}
+    assert report.as_of == today
+    assert report.key_results["company/revenue"].explanation.summary
