@@ -1,14 +1,239 @@
+"""Web URLs. Names are ``web:<thing>-<action>``; templates ``web/<thing>_<action>.html``."""
+
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
-from milepost.web import views
+from milepost.web.views import (
+    account,
+    admin,
+    alignment,
+    dashboard,
+    health,
+    home,
+    initiatives,
+    key_results,
+    objectives,
+    roadmap,
+    work,
+)
+from milepost.web.views.auth import PasswordChange
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    # Signing in and out, passwords.
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="web/password_reset_form.html",
+            email_template_name="web/password_reset_email.txt",
+            subject_template_name="web/password_reset_subject.txt",
+            success_url=reverse_lazy("web:password-reset-done"),
+        ),
+        name="password-reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="web/password_reset_done.html"),
+        name="password-reset-done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="web/password_reset_confirm.html",
+            success_url=reverse_lazy("web:password-reset-complete"),
+        ),
+        name="password-reset-confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="web/password_reset_complete.html"
+        ),
+        name="password-reset-complete",
+    ),
+    path("password/change/", PasswordChange.as_view(), name="password-change"),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="web/password_change_done.html"),
+        name="password-change-done",
+    ),
+    path("organization/switch/", account.org_switch, name="org-switch"),
+    # My week, dashboard, alignment.
+    path("", home.home, name="home"),
+    path("my-week/findings/", health.home_findings, name="home-findings"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("alignment/", alignment.alignment_tree_page, name="alignment-tree"),
+    path(
+        "alignment/<int:cycle_id>/children/<str:path>/",
+        alignment.alignment_children,
+        name="alignment-children",
+    ),
+    # Objectives and key results.
+    path("objectives/", objectives.objective_list, name="objective-list"),
+    path("objectives/new/", objectives.objective_create, name="objective-create"),
+    path("objectives/<int:objective_id>/", objectives.objective_detail, name="objective-detail"),
+    path("objectives/<int:objective_id>/edit/", objectives.objective_edit, name="objective-edit"),
+    path(
+        "objectives/<int:objective_id>/align/", objectives.objective_align, name="objective-align"
+    ),
+    path(
+        "objectives/<int:objective_id>/archive/",
+        objectives.objective_archive,
+        name="objective-archive",
+    ),
+    path(
+        "objectives/<int:objective_id>/restore/",
+        objectives.objective_restore,
+        name="objective-restore",
+    ),
+    path(
+        "alignments/<int:alignment_id>/remove/",
+        objectives.alignment_remove,
+        name="alignment-remove",
+    ),
+    path("key-results/new/", key_results.key_result_create, name="key-result-create"),
+    path(
+        "key-results/<int:key_result_id>/",
+        key_results.key_result_detail,
+        name="key-result-detail",
+    ),
+    path(
+        "key-results/<int:key_result_id>/edit/",
+        key_results.key_result_edit,
+        name="key-result-edit",
+    ),
+    path(
+        "key-results/<int:key_result_id>/archive/",
+        key_results.key_result_archive,
+        name="key-result-archive",
+    ),
+    path(
+        "key-results/<int:key_result_id>/restore/",
+        key_results.key_result_restore,
+        name="key-result-restore",
+    ),
+    path(
+        "key-results/<int:key_result_id>/check-in/",
+        key_results.checkin_create,
+        name="checkin-create",
+    ),
+    # Roadmap and initiatives.
+    path("roadmap/", roadmap.roadmap, name="roadmap"),
+    path("initiatives/", initiatives.initiative_list, name="initiative-list"),
+    path("initiatives/new/", initiatives.initiative_create, name="initiative-create"),
+    path(
+        "initiatives/<int:initiative_id>/",
+        initiatives.initiative_detail,
+        name="initiative-detail",
+    ),
+    path(
+        "initiatives/<int:initiative_id>/panel/",
+        initiatives.initiative_panel,
+        name="initiative-panel",
+    ),
+    path(
+        "initiatives/<int:initiative_id>/edit/",
+        initiatives.initiative_edit,
+        name="initiative-edit",
+    ),
+    path(
+        "initiatives/<int:initiative_id>/status/",
+        initiatives.initiative_status,
+        name="initiative-status",
+    ),
+    path(
+        "initiatives/<int:initiative_id>/link/",
+        initiatives.initiative_link,
+        name="initiative-link",
+    ),
+    path(
+        "initiative-links/<int:link_id>/remove/",
+        initiatives.initiative_unlink,
+        name="initiative-unlink",
+    ),
+    path(
+        "initiatives/<int:initiative_id>/archive/",
+        initiatives.initiative_archive,
+        name="initiative-archive",
+    ),
+    path(
+        "initiatives/<int:initiative_id>/restore/",
+        initiatives.initiative_restore,
+        name="initiative-restore",
+    ),
+    path(
+        "initiatives/<int:initiative_id>/milestones/new/",
+        work.milestone_create,
+        name="milestone-create",
+    ),
+    path(
+        "milestones/<int:milestone_id>/complete/",
+        work.milestone_complete,
+        name="milestone-complete",
+    ),
+    path(
+        "milestones/<int:milestone_id>/archive/", work.milestone_archive, name="milestone-archive"
+    ),
+    path(
+        "milestones/<int:milestone_id>/restore/", work.milestone_restore, name="milestone-restore"
+    ),
+    path(
+        "initiatives/<int:initiative_id>/dependencies/new/",
+        work.dependency_create,
+        name="dependency-create",
+    ),
+    path(
+        "dependencies/<int:dependency_id>/remove/",
+        work.dependency_remove,
+        name="dependency-remove",
+    ),
+    path("initiatives/<int:initiative_id>/tasks/new/", work.task_create, name="task-create"),
+    path("tasks/<int:task_id>/move/", work.task_move, name="task-move"),
+    path("tasks/<int:task_id>/archive/", work.task_archive, name="task-archive"),
+    path(
+        "initiatives/<int:initiative_id>/time/new/",
+        work.time_entry_create,
+        name="time-entry-create",
+    ),
+    path("time/<int:entry_id>/remove/", work.time_entry_archive, name="time-entry-archive"),
+    # Plan health and priorities.
+    path("health/", health.plan_health, name="plan-health"),
+    path("priorities/", health.priorities, name="priorities"),
+    # Settings.
+    path("settings/", account.settings_profile, name="settings-profile"),
+    path("settings/tokens/", account.token_list, name="token-list"),
+    path("settings/tokens/<int:token_id>/revoke/", account.token_revoke, name="token-revoke"),
+    path("settings/organization/", account.organization_edit, name="organization-edit"),
+    path("settings/members/", account.member_list, name="member-list"),
+    path("settings/members/<int:membership_id>/role/", account.member_role, name="member-role"),
+    path(
+        "settings/members/<int:membership_id>/remove/", account.member_remove, name="member-remove"
+    ),
+    path("settings/teams/", admin.team_list, name="team-list"),
+    path("settings/teams/new/", admin.team_create, name="team-create"),
+    path("settings/teams/<int:team_id>/", admin.team_edit, name="team-edit"),
+    path("settings/teams/<int:team_id>/members/", admin.team_member_add, name="team-member-add"),
+    path(
+        "settings/teams/<int:team_id>/members/<int:user_id>/remove/",
+        admin.team_member_remove,
+        name="team-member-remove",
+    ),
+    path("settings/teams/<int:team_id>/archive/", admin.team_archive, name="team-archive"),
+    path("settings/teams/<int:team_id>/restore/", admin.team_restore, name="team-restore"),
+    path("settings/cycles/", admin.cycle_list, name="cycle-list"),
+    path("settings/cycles/new/", admin.cycle_create, name="cycle-create"),
+    path("settings/cycles/<int:cycle_id>/", admin.cycle_edit, name="cycle-edit"),
+    path("settings/cycles/<int:cycle_id>/archive/", admin.cycle_archive, name="cycle-archive"),
+    path("settings/cycles/<int:cycle_id>/restore/", admin.cycle_restore, name="cycle-restore"),
 ]

@@ -1,0 +1,137 @@
+"""Plan-health findings as the pages show them: only those the actor may see (the rule in
+`milepost.reports.queries`), each object it involves named and linked."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from milepost.engine.results import Finding
+from milepost.organizations.access import Actor
+from milepost.reports.queries import _finding_hidden, hidden_objective_keys
+from milepost.web.format import SEVERITY_ORDER
+from milepost.web.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class FindingObject:
+    kind: str
+    key: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class FindingView:
+    finding: Finding
+    objects: tuple[FindingObject, ...]
+
+    @property
+    def code(self) -> str:
+        return self.finding.code
+
+    @property
+    def severity(self) -> str:
+        return self.finding.severity.value
+
+    @property
+    def message(self) -> str:
+        return self.finding.message
+
+
+KIND_LABELS = {
+    "initiative": "Initiative",
+    "milestone": "Milestone",
+    "kr": "Key result",
+    "objective": "Objective",
+    "team": "Team",
+    "cycle": "Cycle",
+}
+
+
+class FindingLinker:
+    """Names and links the objects of findings from one snapshot."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        plan = snap.plan
+        self.snap = snap
+        self.titles: dict[str, str] = {}
+        for i in plan.initiatives:
+            self.titles[f"initiative:{i.key}"] = i.title
+        for m in plan.milestones:
+            self.titles[f"milestone:{m.key}"] = m.name
+        for kr in plan.key_results:
+            self.titles[f"kr:{kr.key}"] = kr.title
+        for o in plan.objectives:
+            self.titles[f"objective:{o.key}"] = o.title
+        for t in plan.teams:
+            self.titles[f"team:{t.key}"] = t.name
+        for c in plan.cycles:
+            self.titles[f"cycle:{c.key}"] = c.name
+        self.milestone_initiative = {m.key: m.initiative_key for m in plan.milestones}
+
+    def url(self, kind: str, key: str) -> str:
+        snap = self.snap
+        if kind == "initiative" and key in snap.initiative_ids:
+            return reverse("web:initiative-detail", args=[snap.initiative_ids[key]])
+        if kind == "milestone":
+            owner = self.milestone_initiative.get(key)
+            if owner is not None and owner in snap.initiative_ids:
+                return reverse("web:initiative-detail", args=[snap.initiative_ids[owner]])
+        if kind == "kr" and key in snap.key_result_ids:
+            return reverse("web:key-result-detail", args=[snap.key_result_ids[key]])
+        if kind == "objective" and key in snap.objective_ids:
+            return reverse("web:objective-detail", args=[snap.objective_ids[key]])
+        return ""
+
+    def view(self, finding: Finding) -> FindingView:
+        objects = []
+        for obj in finding.objects:
+            kind, _, key = obj.partition(":")
+            objects.append(
+                FindingObject(
+                    kind=KIND_LABELS.get(kind, kind),
+                    key=key,
+                    label=self.titles.get(obj, key),
+                    url=self.url(kind, key),
+                )
+            )
+        return FindingView(finding, tuple(objects))
+
+
+def visible_findings(actor: Actor, snap: Snapshot) -> list[FindingView]:
+    """The snapshot's findings the actor may see, named and linked (one query for who may
+    see what; none for admins)."""
+    hidden = hidden_objective_keys(actor)
+    linker = FindingLinker(snap)
+    return [linker.view(f) for f in snap.roadmap.findings if not _finding_hidden(f, hidden)]
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    severity: str
+    code: str
+    findings: list[FindingView]
+
+
+def grouped(findings: list[FindingView]) -> list[FindingGroup]:
+    """Findings grouped by severity (errors first), then by code."""
+    buckets: dict[tuple[str, str], list[FindingView]] = defaultdict(list)
+    for f in findings:
+        buckets[(f.severity, f.code)].append(f)
+    order = {s: n for n, s in enumerate(SEVERITY_ORDER)}
+    return [
+        FindingGroup(severity, code, items)
+        for (severity, code), items in sorted(
+            buckets.items(), key=lambda item: (order.get(item[0][0], 9), item[0][1])
+        )
+    ]
+
+
+def severity_counts(findings: list[FindingView]) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    for f in findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    return counts

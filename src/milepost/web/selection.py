@@ -1,0 +1,67 @@
+"""Which cycle and team a page shows: from the query string, else sensible defaults (the active
+cycle, the user's team). One query for the cycles, one for the teams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+
+from milepost.okrs.models import Cycle
+from milepost.organizations.access import Actor
+from milepost.organizations.models import Team
+
+SESSION_CYCLE_KEY = "milepost_cycle_id"
+
+
+@dataclass(frozen=True, slots=True)
+class CycleChoice:
+    cycle: Cycle | None
+    cycles: tuple[Cycle, ...]
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def default_cycle(cycles: tuple[Cycle, ...]) -> Cycle | None:
+    """The active cycle (the latest-starting one if several), else the next planned one,
+    else the most recent."""
+    active = [c for c in cycles if c.state == "active"]
+    if active:
+        return max(active, key=lambda c: c.start_date)
+    planning = [c for c in cycles if c.state == "planning"]
+    if planning:
+        return min(planning, key=lambda c: c.start_date)
+    return cycles[0] if cycles else None
+
+
+def choose_cycle(request: HttpRequest, actor: Actor) -> CycleChoice:
+    """The cycle asked for (``?cycle=<id>``, remembered for the session) or the default."""
+    cycles = tuple(Cycle.objects.of(actor.organization_id).active().order_by("-start_date", "key"))
+    wanted = _int(request.GET.get("cycle"))
+    if wanted is None:
+        wanted = request.session.get(SESSION_CYCLE_KEY)
+    chosen = next((c for c in cycles if c.pk == wanted), None)
+    if chosen is None:
+        chosen = default_cycle(cycles)
+    elif request.GET.get("cycle"):
+        request.session[SESSION_CYCLE_KEY] = chosen.pk
+    return CycleChoice(chosen, cycles)
+
+
+def teams_of(actor: Actor) -> list[Team]:
+    return list(Team.objects.of(actor.organization_id).active().order_by("name"))
+
+
+def choose_team(request: HttpRequest, teams: list[Team]) -> Team | None:
+    wanted = _int(request.GET.get("team"))
+    return next((t for t in teams if t.pk == wanted), None)
+
+
+def default_team_id(actor: Actor) -> int | None:
+    """The user's team for new items (the lowest id when they are in several)."""
+    return min(actor.team_ids) if actor.team_ids else None

@@ -1,0 +1,88 @@
+/* Milepost — the little behaviour the pages need beyond htmx. No inline scripts anywhere
+   (the Content-Security-Policy forbids them); everything here is progressive: every page
+   works without it. */
+"use strict";
+
+document.documentElement.classList.add("js");
+
+function onReady(fn) {
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", fn);
+  } else {
+    fn();
+  }
+}
+
+onReady(function () {
+  // Small screens: the main navigation folds behind a "Menu" button.
+  const toggle = document.querySelector(".nav-toggle");
+  const nav = document.getElementById("main-nav");
+  if (toggle && nav) {
+    toggle.addEventListener("click", function () {
+      const open = nav.classList.toggle("is-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // Selects marked data-autosubmit submit their form on change (the organization switcher,
+  // filters); their submit button stays for keyboard and no-script users.
+  document.addEventListener("change", function (event) {
+    const target = event.target;
+    if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit") && target.form) {
+      target.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+
+    // Alignment tree: the first click loads the children (htmx, "click once"); later clicks
+    // only fold and unfold them.
+    const nodeToggle = target.closest(".node-toggle");
+    if (nodeToggle && nodeToggle.dataset.loaded === "true") {
+      const children = document.getElementById(nodeToggle.getAttribute("aria-controls"));
+      if (children) {
+        const expanded = nodeToggle.getAttribute("aria-expanded") === "true";
+        children.hidden = expanded;
+        nodeToggle.setAttribute("aria-expanded", expanded ? "false" : "true");
+        nodeToggle.textContent = expanded ? "+" : "−";
+      }
+      return;
+    }
+
+    // Roadmap side panel: close.
+    if (target.closest("[data-close-panel]")) {
+      const panel = document.getElementById("side-panel");
+      if (panel) {
+        panel.innerHTML = "";
+        const layout = panel.closest(".roadmap-layout");
+        if (layout) layout.classList.remove("has-panel");
+      }
+      event.preventDefault();
+    }
+  });
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail && event.detail.target;
+    if (!(target instanceof Element)) return;
+    // A tree node's children arrived: mark its toggle as loaded and expanded.
+    const toggle = document.querySelector('.node-toggle[aria-controls="' + target.id + '"]');
+    if (toggle) {
+      toggle.dataset.loaded = "true";
+      toggle.setAttribute("aria-expanded", "true");
+      toggle.textContent = "−";
+      target.hidden = false;
+    }
+    // The roadmap side panel opened: make room for it and move focus into it.
+    if (target.id === "side-panel") {
+      const layout = target.closest(".roadmap-layout");
+      if (layout) layout.classList.add("has-panel");
+      const heading = target.querySelector("h2");
+      if (heading) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      }
+    }
+  });
+});

@@ -1,0 +1,59 @@
+"""Template filters and tags for the web app (see `milepost.web.format`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString
+
+from milepost.web import format as fmt
+
+register = template.Library()
+
+
+@register.filter
+def pct(value: Any) -> str:
+    return fmt.percent(value)
+
+
+@register.filter
+def num(value: Any) -> str:
+    return fmt.number(value)
+
+
+@register.filter
+def money(value: Any) -> str:
+    return fmt.money(value)
+
+
+@register.filter
+def words(value: Any) -> str:
+    return fmt.label(value)
+
+
+@register.filter
+def status_badge(value: Any) -> SafeString:
+    return fmt.status_badge(str(value or "not_started"))
+
+
+@register.filter
+def severity_badge(value: Any) -> SafeString:
+    return fmt.severity_badge(str(value or "info"))
+
+
+@register.simple_tag
+def progress_bar(progress: Any, expected: Any = None, status: str = "") -> SafeString:
+    return fmt.progress_bar(progress, expected, status)
+
+
+@register.filter
+def confidence(value: Any) -> str:
+    return "—" if value is None else f"{value}/10"
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    if mapping is None:
+        return None
+    return mapping.get(key)

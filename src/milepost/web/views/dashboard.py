@@ -1,0 +1,116 @@
+"""The cycle dashboard: progress and status distribution, net confidence, objectives by team,
+findings by severity, investment per objective and the cycle's trend; filter by team."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from milepost.engine.capacity import investment
+from milepost.okrs.models import KeyResult, Objective
+from milepost.organizations.access import Actor
+from milepost.reports.charts import trend_chart
+from milepost.reports.dashboard import (
+    by_team,
+    cycle_trend,
+    investment_by_objective,
+    net_confidence,
+    overall,
+    progress_distribution,
+    status_distribution,
+)
+from milepost.reports.queries import hidden_objective_keys
+from milepost.web.context import member_view
+from milepost.web.findings import severity_counts, visible_findings
+from milepost.web.htmx import render_page
+from milepost.web.selection import choose_cycle, choose_team, teams_of
+from milepost.web.snapshot import snapshot
+
+INVESTMENT_SHOWN = 10
+
+
+@member_view
+def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
+    choice = choose_cycle(request, actor)
+    teams = teams_of(actor)
+    team = choose_team(request, teams)
+    cycle = choice.cycle
+    context: dict[str, Any] = {
+        "cycle": cycle,
+        "cycles": choice.cycles,
+        "teams": teams,
+        "team": team,
+    }
+    if cycle is None:
+        return render_page(request, "web/dashboard.html", context, nav="dashboard")
+
+    objectives_qs = Objective.objects.visible_to(actor).active().filter(cycle=cycle)
+    if team is not None:
+        objectives_qs = objectives_qs.filter(owner_team=team)
+    objectives = list(
+        objectives_qs.select_related("owner_team", "owner_user").order_by(
+            "owner_team__name", "title"
+        )
+    )
+    kr_rows = list(
+        KeyResult.objects.filter(
+            objective_id__in=[o.pk for o in objectives], archived_at__isnull=True
+        ).values_list("status", "progress")
+    )
+    statuses = [s for s, _ in kr_rows]
+
+    snap = snapshot(actor.organization, cycle)
+    hidden = hidden_objective_keys(actor)
+    plan = snap.plan
+    team_key = team.key if team is not None else None
+    in_scope = {o.key for o in objectives}
+    findings = visible_findings(actor, snap)
+    if team_key is not None:
+        scoped = {f"team:{team_key}"} | {f"objective:{k}" for k in in_scope}
+        scoped |= {f"kr:{kr.key}" for kr in plan.key_results if kr.objective_key in in_scope}
+        scoped |= {f"initiative:{i.key}" for i in plan.initiatives if i.team_key == team_key}
+        findings = [f for f in findings if scoped & set(f.finding.objects)]
+
+    extras = snap.extras
+    if "investment" not in extras:
+        extras["investment"] = investment(plan)
+    rows, unaligned = investment_by_objective(plan, in_scope - hidden, extras["investment"])
+    trend_key = ("trend", cycle.key, team_key, tuple(sorted(in_scope)) if team_key else None)
+    if trend_key not in extras:
+        extras[trend_key] = cycle_trend(
+            plan,
+            cycle.key,
+            cycle.start_date,
+            cycle.end_date,
+            snap.as_of,
+            in_scope if team_key is not None else None,
+        )
+    trend = extras[trend_key]
+    weights = {o.key: o.weight for o in objectives}
+    progress, expected = overall(
+        (snap.okr.objectives[o.key] for o in objectives if o.key in snap.okr.objectives), weights
+    )
+    context.update(
+        {
+            "objectives_by_team": by_team(objectives),
+            "objective_count": len(objectives),
+            "kr_count": len(kr_rows),
+            "status_shares": status_distribution(statuses),
+            "progress_shares": progress_distribution(p for _, p in kr_rows),
+            "net_confidence": net_confidence(statuses),
+            "overall_progress": progress,
+            "overall_expected": expected,
+            "findings": findings[:8],
+            "finding_counts": severity_counts(findings),
+            "finding_total": len(findings),
+            "investment": rows[:INVESTMENT_SHOWN],
+            "unaligned": unaligned,
+            "trend_svg": trend_chart(trend, cycle.start_date, cycle.end_date, snap.as_of)
+            if trend
+            else None,
+            "as_of": snap.as_of,
+            "objective_ids": snap.objective_ids,
+        }
+    )
+    return render_page(request, "web/dashboard.html", context, nav="dashboard")

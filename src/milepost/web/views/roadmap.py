@@ -1,0 +1,71 @@
+"""The roadmap: an SVG timeline of the cycle's initiatives, grouped by objective or team,
+zoomable by week, month and quarter; a click opens the initiative in a side panel (htmx)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from milepost.organizations.access import Actor
+from milepost.reports.queries import hidden_objective_keys
+from milepost.reports.timeline import ZOOMS, build_timeline, render_svg
+from milepost.web.context import member_view
+from milepost.web.findings import visible_findings
+from milepost.web.htmx import render_page
+from milepost.web.selection import choose_cycle
+from milepost.web.snapshot import snapshot
+
+GROUPS = ("objective", "team")
+
+
+def _initiative_url(pk: int) -> str:
+    return reverse("web:initiative-detail", args=[pk])
+
+
+def _panel_url(pk: int) -> str:
+    return reverse("web:initiative-panel", args=[pk])
+
+
+@member_view
+def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
+    choice = choose_cycle(request, actor)
+    group_by = request.GET.get("group", "")
+    group_by = group_by if group_by in GROUPS else "objective"
+    zoom = request.GET.get("zoom", "")
+    zoom = zoom if zoom in ZOOMS else "month"
+    svg = None
+    timeline = None
+    critical_count = 0
+    if choice.cycle is not None:
+        snap = snapshot(actor.organization, choice.cycle)
+        findings = [f.finding for f in visible_findings(actor, snap)]
+        timeline = build_timeline(
+            snap.plan,
+            snap.roadmap.schedule,
+            findings,
+            today=snap.as_of,
+            group_by=group_by,
+            zoom=zoom,
+            ids=snap.initiative_ids,
+            hidden_objectives=hidden_objective_keys(actor),
+        )
+        svg = render_svg(timeline, href=_initiative_url, panel_href=_panel_url)
+        critical_count = sum(1 for g in timeline.groups for b in g.bars if b.critical)
+        schedule_error = snap.roadmap.schedule_error
+    else:
+        schedule_error = None
+    bars = sum(len(g.bars) for g in timeline.groups) if timeline is not None else 0
+    context = {
+        "cycle": choice.cycle,
+        "cycles": choice.cycles,
+        "svg": svg,
+        "timeline": timeline,
+        "bar_count": bars,
+        "critical_count": critical_count,
+        "group_by": group_by,
+        "zoom": zoom,
+        "zooms": list(ZOOMS),
+        "schedule_error": schedule_error,
+        "extra_params": [("group", group_by), ("zoom", zoom)],
+    }
+    return render_page(request, "web/roadmap.html", context, nav="roadmap")
