@@ -48,9 +48,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     createuser.add_argument("--password", help="password (prefer MILEPOST_PASSWORD or the prompt)")
     createuser.add_argument("--org", help="organization slug to join")
     createuser.add_argument(
-        "--role", default="member", choices=["owner", "admin", "member", "viewer"], help="role in --org"
+        "--role",
+        default="member",
+        choices=["owner", "admin", "member", "viewer"],
+        help="role in --org",
     )
-    createuser.add_argument("--superuser", action="store_true", help="also a Django admin superuser")
+    createuser.add_argument(
+        "--superuser", action="store_true", help="also a Django admin superuser"
+    )
     createuser.set_defaults(handler=run_createuser)
 
 
@@ -66,17 +71,19 @@ def run_demo(args: argparse.Namespace) -> int:
     setup_django()
     from django.core.management import call_command
 
-    from milepost.demo.loader import DEMO_LOGIN, DEMO_PASSWORD, ensure_demo
+    from milepost.demo import loader
 
     print("Applying migrations…", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
-    created = ensure_demo(progress=lambda msg: print(f"  {msg}", flush=True))
+    created = loader.ensure_demo(progress=lambda msg: print(f"  {msg}", flush=True))
     print("Demo organization " + ("loaded." if created else "already present (kept as is)."))
     url = f"http://{args.host}:{args.port}/"
     print()
     print(f"  Milepost is at {url}")
-    print(f"  Sign in as {DEMO_LOGIN} with password {DEMO_PASSWORD}")
-    print(f"  Admin: {url}admin/ (same login)")
+    print(f"  Sign in as {loader.DEMO_LOGIN} with password {loader.DEMO_PASSWORD}")
+    print(f"  Other roles, same password: {loader.DEMO_ADMIN_LOGIN} (admin),")
+    print(f"    {loader.DEMO_MEMBER_LOGIN} (member), {loader.DEMO_VIEWER_LOGIN} (viewer)")
+    print(f"  Django admin: {url}admin/ (as {loader.DEMO_LOGIN})")
     print()
     if args.no_serve:
         return 0
@@ -143,7 +150,11 @@ def run_createuser(args: argparse.Namespace) -> int:
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                args.email, password, full_name=args.name, is_staff=args.superuser, is_superuser=args.superuser
+                args.email,
+                password,
+                full_name=args.name,
+                is_staff=args.superuser,
+                is_superuser=args.superuser,
             )
             if organization is not None:
                 add_member(actor=system_actor(organization), user=user, role=Role(args.role))

@@ -170,7 +170,10 @@ STORAGES = {
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -180,7 +183,8 @@ TASKS = {
     "default": {
         "BACKEND": os.environ.get(
             "MILEPOST_TASKS_BACKEND",
-            "django.tasks.backends.immediate.ImmediateBackend" if TESTING
+            "django.tasks.backends.immediate.ImmediateBackend"
+            if TESTING
             else "django_tasks_db.DatabaseBackend",
         )
     }
