@@ -126,11 +126,11 @@ CURRENT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
         description="Teams of 50-500 people should reach for Northwind before a spreadsheet.",
         krs=(
             KRSpec("weekly-active-teams", "Grow weekly active teams from 1,200 to 2,000",
-                   "increase", "1200", "2000", "Jonas", S.ON_TRACK, unit="teams"),
+                   "increase", "1200", "2000", "Ada", S.ON_TRACK, unit="teams"),
             KRSpec("nps", "Raise NPS from 32 to 45", "increase", "32", "45", "Grace", S.AT_RISK,
                    unit="points"),
             KRSpec("g2-leader", "Earn the G2 Leader badge for OKR software", "binary", "0", "1",
-                   "Isabel", S.PENDING, confidence=8,
+                   "Ada", S.PENDING, confidence=8,
                    note="Review push is on; we expect the badge in the next report."),
         ),
     ),

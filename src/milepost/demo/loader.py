@@ -121,8 +121,10 @@ def _money(value: Decimal) -> Decimal:
 
 
 def cycle_name(start: date) -> str:
-    """'2026 Q3' for a cycle starting in July-September 2026."""
-    return f"{start.year} Q{(start.month - 1) // 3 + 1}"
+    """The calendar quarter holding most of a 91-day cycle that starts on `start`: its
+    midpoint's quarter, e.g. '2026 Q4' for 28 Sep to 28 Dec 2026."""
+    middle = start + timedelta(days=CYCLE_DAYS // 2)
+    return f"{middle.year} Q{(middle.month - 1) // 3 + 1}"
 
 
 class _Builder:
