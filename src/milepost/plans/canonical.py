@@ -21,19 +21,12 @@ Pure Python: no Django.
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Iterable
 from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
-
-import yaml.emitter
-import yaml.nodes
-import yaml.representer
-import yaml.serializer
 
 from milepost.engine.model import (
     CycleInput,
@@ -48,7 +41,7 @@ from milepost.engine.model import (
     Plan,
 )
 from milepost.plans.document import PlanDocument, TaskSpec, TaskStatus
-from milepost.plans.planfile import YAML_INT, PlanYamlResolver
+from milepost.plans.textio import dump_json, dump_yaml
 
 __all__ = [
     "FORMAT_VERSION",
@@ -260,112 +253,6 @@ def canonical_data(source: PlanDocument | Plan) -> dict[str, Any]:
     }
     out.update({name: rows for name, rows in sections.items() if rows})
     return out
-
-
-# --- writers ------------------------------------------------------------------------------
-
-
-class _PlanDumper(
-    yaml.emitter.Emitter,
-    yaml.serializer.Serializer,
-    yaml.representer.SafeRepresenter,
-    PlanYamlResolver,
-):
-    """A safe dumper that quotes by the plan reader's YAML 1.2 rules and writes Decimals."""
-
-    def __init__(self, stream: Any) -> None:
-        yaml.emitter.Emitter.__init__(
-            self, stream, canonical=False, indent=2, width=100, allow_unicode=True
-        )
-        yaml.serializer.Serializer.__init__(self)
-        yaml.representer.SafeRepresenter.__init__(
-            self, default_style=None, default_flow_style=False, sort_keys=True
-        )
-        PlanYamlResolver.__init__(self)
-
-    def represent_decimal(self, value: Decimal) -> yaml.nodes.ScalarNode:
-        text = str(value)
-        # "12" is a YAML int and "1.50"/"1E+3" a float; both read back as this very Decimal.
-        kind = "int" if YAML_INT.match(text) else "float"
-        return self.represent_scalar(f"tag:yaml.org,2002:{kind}", text)
-
-    def represent_text(self, value: str) -> yaml.nodes.ScalarNode:
-        # PyYAML writes NEL (U+0085) raw inside single quotes, where a reader folds it into
-        # a space; double quotes escape it (as do they every other special line break).
-        if any(ch in value for ch in "\x85\u2028\u2029"):
-            return self.represent_scalar("tag:yaml.org,2002:str", value, style='"')
-        return self.represent_str(value)
-
-
-_PlanDumper.add_representer(Decimal, _PlanDumper.represent_decimal)
-_PlanDumper.add_representer(str, _PlanDumper.represent_text)
-
-
-def dump_yaml(data: Any) -> str:
-    """Deterministic YAML: sorted keys, block style, Decimals as written, final newline."""
-    stream = io.StringIO()
-    dumper = _PlanDumper(stream)
-    try:
-        dumper.open()
-        dumper.represent(data)
-        dumper.close()
-    finally:
-        dumper.dispose()
-    return stream.getvalue()
-
-
-def _json_value(value: Any, indent: int, out: list[str]) -> None:
-    pad = "  " * indent
-    if isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        out.append("{\n")
-        for i, key in enumerate(sorted(value)):
-            out.append(f"{pad}  {_json_string(str(key))}: ")
-            _json_value(value[key], indent + 1, out)
-            out.append(",\n" if i < len(value) - 1 else "\n")
-        out.append(f"{pad}}}")
-    elif isinstance(value, list | tuple):
-        if not value:
-            out.append("[]")
-            return
-        out.append("[\n")
-        for i, item in enumerate(value):
-            out.append(f"{pad}  ")
-            _json_value(item, indent + 1, out)
-            out.append(",\n" if i < len(value) - 1 else "\n")
-        out.append(f"{pad}]")
-    elif value is None:
-        out.append("null")
-    elif isinstance(value, bool):
-        out.append("true" if value else "false")
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} cannot be written as a JSON number")
-        out.append(str(value))  # str(Decimal) is always a valid JSON number when finite
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, float):
-        out.append(repr(value))
-    elif isinstance(value, Enum):
-        out.append(_json_string(str(value.value)))
-    elif isinstance(value, date):
-        out.append(_json_string(value.isoformat()))
-    else:
-        out.append(_json_string(str(value)))
-
-
-def _json_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def dump_json(data: Any) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, Decimals as written, final newline."""
-    out: list[str] = []
-    _json_value(data, 0, out)
-    out.append("\n")
-    return "".join(out)
 
 
 def canonical_text(source: PlanDocument | Plan, fmt: Literal["yaml", "json"] = "yaml") -> str:

@@ -15,9 +15,11 @@ YAML/JSON, not a mapping, bad arguments).
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
@@ -31,41 +33,6 @@ if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-# jsonschema registers optional format checkers when it is first imported; with the dev
-# extras installed, one of them (rfc3987_syntax) builds a grammar for about two seconds, most
-# of a `plan report` run. The plan schema uses none of them (only its own "date" format), so
-# the plan commands import jsonschema with those optional modules hidden. Only a process that
-# has not imported jsonschema yet is affected, and only jsonschema's own optional format
-# checks (hostname, iri, duration, ...) go missing in it; the modules stay importable.
-_OPTIONAL_FORMAT_MODULES = (
-    "rfc3987_syntax",
-    "rfc3987",
-    "rfc3986_validator",
-    "rfc3339_validator",
-    "isoduration",
-    "fqdn",
-    "idna",
-    "webcolors",
-    "uri_template",
-    "jsonpointer",
-)
-
-
-def import_jsonschema_quickly() -> None:
-    """Import jsonschema without its optional format checkers (see the comment above)."""
-    if "jsonschema" in sys.modules:
-        return
-    hidden = [name for name in _OPTIONAL_FORMAT_MODULES if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
-    try:
-        import jsonschema  # noqa: F401
-    finally:
-        for name in hidden:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
 
 
 class PlanInvalid(Exception):
@@ -96,7 +63,6 @@ def load_document(path: str, issues_to: TextIO) -> PlanDocument:
     Unreadable input raises `CommandError` (exit 2); a file that breaks the format prints
     every issue to `issues_to` and raises `PlanInvalid` (the caller exits 1).
     """
-    import_jsonschema_quickly()
     from milepost.plans.planfile import load_plan
 
     try:
@@ -116,7 +82,25 @@ def _as_of(args: argparse.Namespace, plan: Plan) -> date:
     return datetime.now(ZoneInfo(plan.timezone)).date()
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    # A plan command builds hundreds of thousands of objects that live until it ends and form
+    # no reference cycles; the cyclic collector would only rescan them, again and again.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _report(args: argparse.Namespace) -> int:
+    with _no_cycle_collection():
+        return _run_report(args)
+
+
+def _run_report(args: argparse.Namespace) -> int:
     try:
         document = load_document(args.file, sys.stderr)
     except PlanInvalid:
@@ -135,6 +119,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    with _no_cycle_collection():
+        return _run_check(args)
+
+
+def _run_check(args: argparse.Namespace) -> int:
     path = args.file
     try:
         document = load_document(path, sys.stdout)
@@ -143,7 +132,7 @@ def _check(args: argparse.Namespace) -> int:
     from milepost.plans.report import evaluate_plan
 
     try:
-        evaluation = evaluate_plan(document.plan, _as_of(args, document.plan))
+        evaluation = evaluate_plan(document.plan, _as_of(args, document.plan), with_forecast=False)
     except EngineError as exc:
         print(f"{path}: {exc}", file=sys.stdout)
         print(f"{path}: 1 error", file=sys.stdout)

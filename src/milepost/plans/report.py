@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _FOUR_PLACES = Decimal("0.0001")
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,23 +63,31 @@ class PlanEvaluation:
     roadmap: RoadmapReport
 
 
-def evaluate_plan(plan: Plan, as_of: date) -> PlanEvaluation:
+def evaluate_plan(plan: Plan, as_of: date, *, with_forecast: bool = True) -> PlanEvaluation:
     """Run the OKR and roadmap engines on `plan` as of `as_of`.
 
+    ``with_forecast=False`` skips the key-result forecasts (where only findings are needed).
     Raises `milepost.engine.errors.EngineError` if the engine refuses the plan.
     """
-    okr = evaluate_okrs(plan, as_of)
+    okr = evaluate_okrs(plan, as_of, with_forecast=with_forecast)
     roadmap = evaluate_roadmap(plan, as_of, okr)
     return PlanEvaluation(plan=plan, as_of=as_of, okr=okr, roadmap=roadmap)
 
 
 def round4(value: Decimal) -> Decimal:
     """Round half up to 4 decimals, without trailing zeros or exponent: 0.15384 → 0.1538."""
-    with localcontext() as ctx:
-        ctx.prec = max(28, len(value.as_tuple().digits) + 8)
-        rounded = value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP).normalize()
+    if value.adjusted() < 20:  # fits the default context's 28 digits with room to spare
+        rounded = value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)
+    else:
+        with localcontext() as ctx:
+            ctx.prec = value.adjusted() + 10
+            rounded = value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)
+    if rounded.is_zero():
+        return _ZERO
     text = format(rounded, "f")
-    return Decimal("0") if rounded.is_zero() else Decimal(text)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return Decimal(text)
 
 
 def _opt4(value: Decimal | None) -> Decimal | None:

@@ -1,0 +1,353 @@
+"""The plan file's JSON Schema, and checking data against it with every error's path.
+
+``plan.schema.json`` (shipped beside this module) is the contract of the format's shape.
+`schema_issues` checks data against it with a small validator compiled from that very file:
+`jsonschema` walks a 5,000-key-result plan in about ten seconds, this in a fraction of one.
+It implements exactly the keywords the schema uses (and refuses to compile one it does not
+know, so the schema cannot silently outgrow it); `jsonschema_issues` runs the reference
+`jsonschema` validator on the same data, and the tests prove the two report the same issues.
+
+Pure Python: no Django.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from milepost.plans.document import IssuePath, PlanIssue
+
+__all__ = ["jsonschema_issues", "plan_schema", "schema_issues"]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@cache
+def plan_schema() -> dict[str, Any]:
+    """The JSON Schema of the plan format (``milepost/plans/plan.schema.json``)."""
+    text = resources.files("milepost.plans").joinpath("plan.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+# --- what the data's values are -----------------------------------------------------------
+
+
+def is_number(value: object) -> bool:
+    """A JSON number: a finite Decimal or an int (not a bool)."""
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_integer(value: object) -> bool:
+    """A whole number *as written*: 3 and 3E+2 are, 3.0 is not."""
+    if isinstance(value, Decimal):
+        return value.is_finite() and int(value.as_tuple().exponent) >= 0
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_iso_date(value: object) -> bool:
+    """The "date" format: YYYY-MM-DD naming a real day (anything not text passes)."""
+    if not isinstance(value, str):
+        return True
+    if not _ISO_DATE.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+_TYPES: dict[str, Callable[[object], bool]] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "number": is_number,
+    "integer": is_integer,
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _equal(one: object, two: object) -> bool:
+    """JSON equality as `jsonschema` has it: true is not 1, 1.0 is 1."""
+    if isinstance(one, bool) or isinstance(two, bool):
+        return isinstance(one, bool) and isinstance(two, bool) and one == two
+    if isinstance(one, str) or isinstance(two, str):
+        return one == two
+    if is_number(one) and is_number(two):
+        return one == two
+    return one is None and two is None
+
+
+# --- the compiled validator ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaError:
+    """One keyword of the schema that a value breaks."""
+
+    path: IssuePath
+    keyword: str
+    schema: Mapping[str, Any]  # the (sub)schema holding the keyword
+    instance: Any
+    expected: Any  # the keyword's value in the schema
+
+
+Check = Callable[[Any, IssuePath, list[SchemaError]], None]
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "x-error"})
+
+
+class _Compiler:
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.defs: Mapping[str, Any] = root.get("$defs", {})
+        self.refs: dict[str, Check] = {}
+
+    def ref(self, ref: str) -> Check:
+        name = ref.removeprefix("#/$defs/")
+        if name not in self.defs:
+            raise ValueError(f"unsupported $ref {ref!r}")
+        if name not in self.refs:
+            cell: list[Check] = []
+            self.refs[name] = lambda v, p, out: cell[0](v, p, out)  # allows recursion
+            cell.append(self.compile(self.defs[name]))
+            self.refs[name] = cell[0]
+        return self.refs[name]
+
+    def compile(self, schema: Mapping[str, Any]) -> Check:
+        checks: list[Check] = []
+
+        def fail(
+            keyword: str, expected: Any
+        ) -> Callable[[Any, IssuePath, list[SchemaError]], None]:
+            def add(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+                out.append(SchemaError(path, keyword, schema, value, expected))
+
+            return add
+
+        for keyword, expected in schema.items():
+            if keyword in _ANNOTATIONS:
+                continue
+            if keyword == "$ref":
+                checks.append(self.ref(expected))
+            elif keyword == "type":
+                names = expected if isinstance(expected, list) else [expected]
+                checks.append(_type_check([_TYPES[n] for n in names], fail(keyword, expected)))
+            elif keyword == "properties":
+                checks.append(_properties_check({k: self.compile(v) for k, v in expected.items()}))
+            elif keyword == "additionalProperties":
+                if expected is not False:
+                    raise ValueError("unsupported additionalProperties (only false is)")
+                allowed = frozenset(schema.get("properties", {}))
+                checks.append(_extra_check(allowed, fail(keyword, expected)))
+            elif keyword == "required":
+                checks.append(_required_check(tuple(expected), fail(keyword, expected)))
+            elif keyword == "items":
+                checks.append(_items_check(self.compile(expected)))
+            elif keyword in ("enum", "const"):
+                options = tuple(expected) if keyword == "enum" else (expected,)
+                checks.append(_options_check(options, fail(keyword, expected)))
+            elif keyword == "pattern":
+                checks.append(_text_check(re.compile(expected).search, fail(keyword, expected)))
+            elif keyword == "maxLength":
+                checks.append(_text_check(_at_most(expected), fail(keyword, expected)))
+            elif keyword == "format":
+                if expected != "date":
+                    raise ValueError(f"unsupported format {expected!r}")
+                checks.append(_text_check(is_iso_date, fail(keyword, expected)))
+            elif keyword in ("minimum", "exclusiveMinimum", "maximum"):
+                checks.append(_bound_check(keyword, expected, fail(keyword, expected)))
+            else:
+                raise ValueError(f"unsupported schema keyword {keyword!r}")
+
+        def run(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+            for check in checks:
+                check(value, path, out)
+
+        return checks[0] if len(checks) == 1 else run
+
+
+def _at_most(limit: int) -> Callable[[str], bool]:
+    return lambda text: len(text) <= limit
+
+
+def _type_check(preds: list[Callable[[object], bool]], fail: Check) -> Check:
+    def check(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+        for pred in preds:
+            if pred(value):
+                return
+        fail(value, path, out)
+
+    return check
+
+
+def _properties_check(props: dict[str, Check]) -> Check:
+    def check(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                sub = props.get(key)
+                if sub is not None:
+                    sub(item, (*path, key), out)
+
+    return check
+
+
+def _extra_check(allowed: frozenset[str], fail: Check) -> Check:
+    def check(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+        if isinstance(value, dict) and not allowed.issuperset(value):
+            fail(value, path, out)
+
+    return check
+
+
+def _required_check(names: tuple[str, ...], fail: Check) -> Check:
+    def check(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+        if isinstance(value, dict) and any(name not in value for name in names):
+            fail(value, path, out)
+
+    return check
+
+
+def _items_check(item_check: Check) -> Check:
+    def check(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                item_check(item, (*path, i), out)
+
+    return check
+
+
+def _options_check(options: tuple[Any, ...], fail: Check) -> Check:
+    def check(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+        if not any(_equal(value, option) for option in options):
+            fail(value, path, out)
+
+    return check
+
+
+def _text_check(ok: Callable[[Any], object], fail: Check) -> Check:
+    def check(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+        if isinstance(value, str) and not ok(value):
+            fail(value, path, out)
+
+    return check
+
+
+def _bound_check(keyword: str, bound: Any, fail: Check) -> Check:
+    def check(value: Any, path: IssuePath, out: list[SchemaError]) -> None:
+        if not is_number(value):
+            return
+        broken = (
+            value < bound
+            if keyword == "minimum"
+            else value <= bound
+            if keyword == "exclusiveMinimum"
+            else value > bound
+        )
+        if broken:
+            fail(value, path, out)
+
+    return check
+
+
+@cache
+def _compiled() -> Check:
+    schema = plan_schema()
+    return _Compiler(schema).compile(schema)
+
+
+# --- from schema errors to issues a person reads ------------------------------------------
+
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+}
+
+
+def _unknown_key_message(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key (did you mean '{close[0]}'?)"
+    return "unknown key (allowed: " + ", ".join(sorted(allowed)) + ")"
+
+
+def _issues(errors: Iterable[SchemaError]) -> list[PlanIssue]:
+    issues: list[PlanIssue] = []
+    for err in errors:
+        path, kind, expected = err.path, err.keyword, err.expected
+        custom = err.schema.get("x-error")
+        if kind == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = list(err.schema.get("properties", {}))
+            for key in err.instance:
+                if key not in allowed:
+                    issues.append(PlanIssue((*path, key), _unknown_key_message(key, allowed)))
+        elif kind == "required" and isinstance(err.instance, dict):
+            for key in expected:
+                if key not in err.instance:
+                    issues.append(PlanIssue((*path, key), "is required"))
+        elif kind in ("type", "pattern", "format", "maxLength") and custom:
+            issues.append(PlanIssue(path, str(custom)))
+        elif kind == "type":
+            names: list[str] = expected if isinstance(expected, list) else [expected]
+            words = [_TYPE_WORDS.get(n, n) for n in names if n != "null"]
+            issues.append(PlanIssue(path, "must be " + " or ".join(words)))
+        elif kind == "enum":
+            options = ", ".join(str(o) for o in expected if o is not None)
+            issues.append(PlanIssue(path, f"must be one of: {options}"))
+        elif kind == "const":
+            issues.append(PlanIssue(path, f"must be {expected}"))
+        elif kind == "minimum":
+            issues.append(PlanIssue(path, f"must be at least {expected}"))
+        elif kind == "exclusiveMinimum":
+            issues.append(PlanIssue(path, f"must be greater than {expected}"))
+        elif kind == "maximum":
+            issues.append(PlanIssue(path, f"must be at most {expected}"))
+        else:  # maxLength without x-error, and anything added to the schema later
+            issues.append(PlanIssue(path, f"breaks the schema rule {kind}: {expected}"))
+    return issues
+
+
+def schema_issues(data: Any) -> list[PlanIssue]:
+    """Every way normalised plan data breaks the schema (numbers as Decimal, dates as text)."""
+    errors: list[SchemaError] = []
+    _compiled()(data, (), errors)
+    return _issues(errors)
+
+
+def jsonschema_issues(data: Any) -> list[PlanIssue]:
+    """The same as `schema_issues`, computed by the reference `jsonschema` validator (slow)."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine_many(
+        {"number": lambda _c, v: is_number(v), "integer": lambda _c, v: is_integer(v)}
+    )
+    cls = jsonschema.validators.extend(base, type_checker=checker)  # type: ignore[no-untyped-call]
+    formats = jsonschema.FormatChecker(formats=())
+    formats.checks("date")(is_iso_date)
+    validator = cls(plan_schema(), format_checker=formats)
+    return _issues(
+        SchemaError(
+            tuple(err.absolute_path),
+            str(err.validator),
+            err.schema if isinstance(err.schema, dict) else {},
+            err.instance,
+            err.validator_value,
+        )
+        for err in validator.iter_errors(data)
+    )
