@@ -47,6 +47,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     token.set_defaults(handler=lambda args: _help(token))
 
+    unlock = subparsers.add_parser(
+        "unlock",
+        help="unlock a person's sign-in after repeated failed attempts",
+        description="Clear the lock that repeated failed sign-ins put on an account (audited "
+        "in the organization, as the system).",
+    )
+    unlock.add_argument("--email", required=True, metavar="EMAIL")
+    unlock.add_argument(
+        "--org", metavar="SLUG", help="the organization to audit it in (default: their first)"
+    )
+    unlock.set_defaults(handler=run_unlock)
+
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -159,4 +171,34 @@ def run_revoke(args: argparse.Namespace) -> int:
         raise CommandError(f"no single token {ident!r} in {organization.slug}")
     token = revoke_api_token(actor=system_actor(organization, label="cli"), token=matches[0])
     print(f"Token {token.pk} ({token.prefix}…) revoked.")
+    return 0
+
+
+def run_unlock(args: argparse.Namespace) -> int:
+    setup_django()
+    from milepost.accounts.signin import unlock_user
+    from milepost.errors import DomainError
+    from milepost.organizations.access import system_actor
+    from milepost.organizations.models import Membership
+
+    user = _user(args.email)
+    memberships = Membership.objects.filter(
+        user=user, archived_at__isnull=True, organization__archived_at__isnull=True
+    ).select_related("organization")
+    if args.org:
+        memberships = memberships.filter(organization__slug=args.org)
+    membership = memberships.order_by("organization__slug").first()
+    if membership is None:
+        raise CommandError(
+            f"{user.email} is not a member of "
+            + (args.org if args.org else "any organization")
+            + " (a superuser can unlock them in the Django admin)",
+            exit_code=3,
+        )
+    was_locked = user.locked_at is not None
+    try:
+        unlock_user(actor=system_actor(membership.organization, label="cli"), user=user)
+    except DomainError as exc:
+        raise CommandError(exc.detail, exit_code=3) from exc
+    print(f"{user.email} " + ("unlocked." if was_locked else "was not locked (counter reset)."))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from milepost.accounts.signin import SignInView
 from milepost.web.views import (
     account,
     admin,
@@ -19,18 +20,13 @@ from milepost.web.views import (
     work,
 )
 from milepost.web.views.auth import PasswordChange
+from milepost.web.views.unlock import member_unlock
 
 app_name = "web"
 
 urlpatterns = [
     # Signing in and out, passwords.
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/reset/",
@@ -220,6 +216,7 @@ urlpatterns = [
     path(
         "settings/members/<int:membership_id>/remove/", account.member_remove, name="member-remove"
     ),
+    path("settings/members/<int:membership_id>/unlock/", member_unlock, name="member-unlock"),
     path("settings/teams/", admin.team_list, name="team-list"),
     path("settings/teams/new/", admin.team_create, name="team-create"),
     path("settings/teams/<int:team_id>/", admin.team_edit, name="team-edit"),
