@@ -23,7 +23,9 @@ from django.utils import timezone
 from milepost.audit.services import record_event, snapshot
 from milepost.engine.model import KeyResultKind
 from milepost.errors import Conflict, InvalidInput, PermissionDenied
+from milepost.integrations.webhooks import emit_checkin_events
 from milepost.okrs.access import can_check_in, can_edit_key_result
+from milepost.okrs.cycles import require_open_cycle
 from milepost.okrs.engine_io import (
     KR_STORED_FIELDS,
     organization_today,
@@ -131,6 +133,7 @@ def create_key_result(
     locked = lock_objective(actor, objective)
     if locked.archived_at is not None:
         raise InvalidInput.field("objective", "the objective is archived")
+    require_open_cycle(locked.cycle)
     errors = FieldErrors()
     start = clean_decimal(errors, "start_value", start_value)
     target = clean_decimal(errors, "target_value", target_value)
@@ -196,6 +199,7 @@ def update_key_result(
     require_in_org(actor, key_result, "Key result")
     locked = lock_key_result(actor, key_result.pk)
     _require_key_result_editor(actor, locked)
+    require_open_cycle(locked.objective.cycle)
     changes = dict(changes)
     errors = FieldErrors()
     for name in ("start_value", "target_value", "weight"):
@@ -237,6 +241,7 @@ def archive_key_result(
     require_in_org(actor, key_result, "Key result")
     locked = lock_key_result(actor, key_result.pk)
     _require_key_result_editor(actor, locked)
+    require_open_cycle(locked.objective.cycle)
     archived = archive(actor=actor, instance=locked, expected_version=expected_version)
     sync_fields(key_result, archived, ARCHIVE_FIELDS)
     recompute_objectives_and_ancestors(actor.organization, objective_ids={archived.objective_id})
@@ -251,6 +256,7 @@ def restore_key_result(
     require_in_org(actor, key_result, "Key result")
     locked = lock_key_result(actor, key_result.pk)
     _require_key_result_editor(actor, locked)
+    require_open_cycle(locked.objective.cycle)
     check_version(locked, expected_version)
     restored = restore(actor=actor, instance=locked)
     sync_fields(key_result, restored, ARCHIVE_FIELDS)
@@ -275,6 +281,7 @@ def _require_live(kr: KeyResult) -> None:
     objective = kr.objective
     if objective.archived_at is not None or objective.cycle.archived_at is not None:
         raise Conflict("The key result's objective or cycle is archived; restore it first.")
+    require_open_cycle(objective.cycle)
 
 
 def _check_value(errors: FieldErrors, kr: KeyResult, value: Any) -> Decimal:
@@ -403,6 +410,7 @@ def record_checkin(
         before=before,
         after={**snapshot(checkin), **state},
     )
+    emit_checkin_events(actor.organization, checkin, kr, before["status"])
     return checkin
 
 
@@ -448,6 +456,7 @@ def correct_checkin(
     )
     if not _insert_checkin(correction):
         raise Conflict("This check-in was corrected by someone else at the same time; reload.")
+    status_before = kr.status
     state = _after_checkin(actor, kr, None)
     record_event(
         actor=actor,
@@ -457,4 +466,5 @@ def correct_checkin(
         before=snapshot(original),
         after={**snapshot(correction), **state},
     )
+    emit_checkin_events(actor.organization, correction, kr, status_before)
     return correction

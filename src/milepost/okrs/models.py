@@ -88,6 +88,8 @@ class Objective(TenantModel):
     carried_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to"
     )
+    # Copied (as a draft, key results reset) into a cycle created from this one's template.
+    recurring = models.BooleanField(default=False)
     # Engine output cache (see module docstring).
     progress = models.DecimalField(max_digits=9, decimal_places=4, default=Decimal(0))
     expected = models.DecimalField(max_digits=9, decimal_places=4, default=Decimal(0))

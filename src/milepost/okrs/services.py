@@ -37,6 +37,16 @@ from milepost.engine.model import AlignmentLink, ObjectiveInput
 from milepost.engine.rollup import build_alignment
 from milepost.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from milepost.okrs.access import can_edit_cycle
+from milepost.okrs.carry_over import carry_over_key_results, key_result_lineage
+from milepost.okrs.cycles import (
+    activate_cycle,
+    baseline_changes,
+    close_cycle,
+    create_cycle_from_template,
+    missing_retrospectives,
+    reopen_cycle,
+    require_open_cycle,
+)
 from milepost.okrs.engine_io import (
     OBJECTIVE_STORED_FIELDS,
     live_key_results,
@@ -51,6 +61,11 @@ from milepost.okrs.key_results import (
     update_key_result,
 )
 from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective, Visibility
+from milepost.okrs.retrospectives import (
+    record_key_result_retrospective,
+    record_objective_reflection,
+    skip_objective_retrospective,
+)
 from milepost.okrs.validation import (
     FieldErrors,
     check_cycle,
@@ -75,18 +90,30 @@ if TYPE_CHECKING:
     from milepost.accounts.models import User
 
 __all__ = [
+    "activate_cycle",
     "align_objective",
     "archive_cycle",
     "archive_key_result",
     "archive_objective",
+    "baseline_changes",
+    "carry_over_key_results",
+    "close_cycle",
     "correct_checkin",
     "create_cycle",
+    "create_cycle_from_template",
     "create_key_result",
     "create_objective",
+    "key_result_lineage",
+    "missing_retrospectives",
     "record_checkin",
+    "record_key_result_retrospective",
+    "record_objective_reflection",
+    "reopen_cycle",
+    "require_open_cycle",
     "restore_cycle",
     "restore_key_result",
     "restore_objective",
+    "skip_objective_retrospective",
     "unalign_objective",
     "update_cycle",
     "update_key_result",
@@ -105,6 +132,7 @@ OBJECTIVE_FIELDS = (
     "visibility",
     "state",
     "weight",
+    "recurring",
 )
 
 
@@ -226,6 +254,8 @@ def update_cycle(
     require_in_org(actor, cycle, "Cycle")
     locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
     changes = dict(changes)
+    if {"start_date", "end_date"} & set(changes):
+        require_open_cycle(locked)  # a closed cycle's dates decided its scores
     errors = FieldErrors()
     for name in ("start_date", "end_date"):
         if name in changes:
@@ -335,9 +365,11 @@ def create_objective(
     visibility: str = Visibility.ORGANIZATION,
     state: str = "draft",
     weight: Decimal = Decimal(1),
+    recurring: bool = False,
 ) -> Objective:
-    """Create an objective in a cycle. Members create objectives that they own or that
-    belong to one of their teams; admins any."""
+    """Create an objective in a cycle (not a closed one). Members create objectives that they
+    own or that belong to one of their teams; admins any. A ``recurring`` objective is copied
+    into the cycles created from this one's template."""
     actor.require(Role.MEMBER, "create objectives")
     errors = FieldErrors()
     weight = clean_decimal(errors, "weight", weight)
@@ -350,6 +382,7 @@ def create_objective(
         visibility=visibility,
     )
     errors.raise_if_any()
+    require_open_cycle(cycle)
     _require_owner_rights(actor, owner_user, owner_team)
     objective = Objective(
         organization_id=actor.organization_id,
@@ -362,6 +395,7 @@ def create_objective(
         visibility=visibility,
         state=state,
         weight=weight,
+        recurring=recurring,
     )
     with named_fields(Objective):
         create_audited(actor=actor, instance=objective)
@@ -382,6 +416,7 @@ def update_objective(
     a person or team other than themselves or their teams. Moving it to another cycle needs
     its key results' due dates to fit the new cycle."""
     locked = lock_objective(actor, objective)
+    require_open_cycle(locked.cycle)
     changes = dict(changes)
     errors = FieldErrors()
     if "weight" in changes:
@@ -408,6 +443,8 @@ def update_objective(
         for key, due in outside:
             errors.add("cycle", f"key result {key} is due on {due}, outside cycle {cycle.key}")
     errors.raise_if_any()
+    if "cycle" in changes:
+        require_open_cycle(cycle)
     if {"owner_team", "owner_user"} & set(changes):
         _require_owner_rights(actor, owner_user, owner_team)
     before = (locked.state, locked.cycle_id)
@@ -438,6 +475,7 @@ def archive_objective(
 ) -> Objective:
     """Archive an objective (with its key results, which disappear with it until restored)."""
     locked = lock_objective(actor, objective)
+    require_open_cycle(locked.cycle)
     parents = _parents_of(Q(child=locked))
     archived = archive(actor=actor, instance=locked, expected_version=expected_version)
     sync_fields(objective, archived, ARCHIVE_FIELDS)
@@ -451,6 +489,7 @@ def restore_objective(
 ) -> Objective:
     """Bring an archived objective back, with its key results."""
     locked = lock_objective(actor, objective)
+    require_open_cycle(locked.cycle)
     check_version(locked, expected_version)
     restored = restore(actor=actor, instance=locked)
     sync_fields(objective, restored, ARCHIVE_FIELDS)
@@ -501,6 +540,7 @@ def align_objective(
     with a weight. Whoever may change the child may align it, to any parent they can see.
     Refused with `Conflict` naming every objective of the loop if it would close one."""
     locked = lock_objective(actor, child)
+    require_open_cycle(locked.cycle)
     errors = FieldErrors()
     weight = clean_decimal(errors, "weight", weight)
     visible = Objective.objects.visible_to(actor).filter(
@@ -557,7 +597,7 @@ def align_objective(
 def unalign_objective(*, actor: Actor, alignment: Alignment) -> None:
     """Remove an alignment link (whoever may change the child objective)."""
     require_in_org(actor, alignment, "Alignment")
-    lock_objective_id(actor, alignment.child_id)
+    require_open_cycle(lock_objective_id(actor, alignment.child_id).cycle)
     link = (
         Alignment.objects.select_related(
             "child", "parent_objective", "parent_key_result__objective"
