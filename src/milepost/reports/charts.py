@@ -46,8 +46,10 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     first = math.floor(low / step) * step
     ticks: list[float] = []
     value = first
-    while value <= high + step * 0.5 and len(ticks) < 20:
+    while len(ticks) < 20:
         ticks.append(round(value, 10))
+        if value >= high:
+            break
         value += step
     return ticks
 
@@ -174,9 +176,13 @@ def key_result_chart(
     if fc is not None and value_space:
         values += [float(fc.low), float(fc.high), float(fc.value)]
     low, high = min(values), max(values)
-    pad = (high - low) * 0.08 or 1.0
-    ticks = nice_ticks(low - pad, high + pad)
-    frame = _Frame(start_day, end_day, min(ticks[0], low - pad), max(ticks[-1], high + pad))
+    if value_space:
+        pad = (high - low) * 0.08 or 1.0
+        ticks = nice_ticks(low - pad, high + pad)
+        frame = _Frame(start_day, end_day, min(ticks[0], low - pad), max(ticks[-1], high + pad))
+    else:  # progress: 0 to 100% (further when over-achievement shows)
+        ticks = [0.0, 0.25, 0.5, 0.75, 1.0] + ([high] if high > 1 else [])
+        frame = _Frame(start_day, end_day, -0.04, max(high, 1.0) + 0.04)
 
     parts = _axes(frame, ticks, percent=not value_space)
     if value_space:

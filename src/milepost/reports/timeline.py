@@ -36,7 +36,7 @@ PAD_DAYS = 7
 LABEL_CHARS = 36
 NO_OBJECTIVE = "Not aligned to any objective"
 NO_TEAM = "No team"
-PRIVATE = "🔒 Private objective"
+PRIVATE = "Private objective (locked)"
 
 
 @dataclass

@@ -101,10 +101,13 @@ class FindingLinker:
         return FindingView(finding, tuple(objects))
 
 
-def visible_findings(actor: Actor, snap: Snapshot) -> list[FindingView]:
+def visible_findings(
+    actor: Actor, snap: Snapshot, hidden: set[str] | None = None
+) -> list[FindingView]:
     """The snapshot's findings the actor may see, named and linked (one query for who may
-    see what; none for admins)."""
-    hidden = hidden_objective_keys(actor)
+    see what, unless `hidden` — `hidden_objective_keys(actor)` — is given; none for admins)."""
+    if hidden is None:
+        hidden = hidden_objective_keys(actor)
     linker = FindingLinker(snap)
     return [linker.view(f) for f in snap.roadmap.findings if not _finding_hidden(f, hidden)]
 

@@ -22,7 +22,7 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
 STATUS_ORDER = ("off_track", "at_risk", "on_track", "done", "not_started")
 
 SEVERITY_LABELS: dict[str, tuple[str, str]] = {
-    "error": ("⛔", "Error"),
+    "error": ("✖", "Error"),
     "warning": ("⚠", "Warning"),
     "info": ("\N{INFORMATION SOURCE}", "Info"),
 }
@@ -55,11 +55,11 @@ def number(value: Any, places: int | None = None) -> str:
         return "—"
     if places is not None:
         d = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    elif d == d.to_integral_value():
+    if d == d.to_integral_value():
         d = d.quantize(Decimal(1))
     else:
         d = d.normalize()
-        if d.as_tuple().exponent < -4:  # type: ignore[operator]
+        if places is None and d.as_tuple().exponent < -4:  # type: ignore[operator]
             d = d.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
     return f"{d:,f}"
 

@@ -18,8 +18,9 @@ def pct(value: Any) -> str:
 
 
 @register.filter
-def num(value: Any) -> str:
-    return fmt.number(value)
+def num(value: Any, places: int | None = None) -> str:
+    """A number without trailing zeros; ``|num:2`` rounds to at most 2 decimals."""
+    return fmt.number(value, places)
 
 
 @register.filter

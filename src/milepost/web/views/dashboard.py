@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from milepost.engine.capacity import investment
-from milepost.okrs.models import KeyResult, Objective
+from milepost.okrs.models import Objective
 from milepost.organizations.access import Actor
 from milepost.reports.charts import trend_chart
 from milepost.reports.dashboard import (
@@ -53,19 +53,20 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
             "owner_team__name", "title"
         )
     )
-    kr_rows = list(
-        KeyResult.objects.filter(
-            objective_id__in=[o.pk for o in objectives], archived_at__isnull=True
-        ).values_list("status", "progress")
-    )
-    statuses = [s for s, _ in kr_rows]
-
     snap = snapshot(actor.organization, cycle)
     hidden = hidden_objective_keys(actor)
     plan = snap.plan
     team_key = team.key if team is not None else None
     in_scope = {o.key for o in objectives}
-    findings = visible_findings(actor, snap)
+    # The key results of the objectives shown, as the engine evaluates them today.
+    kr_results = [
+        snap.okr.key_results[kr.key]
+        for kr in plan.key_results
+        if kr.objective_key in in_scope and kr.key in snap.okr.key_results
+    ]
+    kr_rows = [(r.status.value, r.progress) for r in kr_results]
+    statuses = [s for s, _ in kr_rows]
+    findings = visible_findings(actor, snap, hidden)
     if team_key is not None:
         scoped = {f"team:{team_key}"} | {f"objective:{k}" for k in in_scope}
         scoped |= {f"kr:{kr.key}" for kr in plan.key_results if kr.objective_key in in_scope}

@@ -38,7 +38,8 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
     critical_count = 0
     if choice.cycle is not None:
         snap = snapshot(actor.organization, choice.cycle)
-        findings = [f.finding for f in visible_findings(actor, snap)]
+        hidden = hidden_objective_keys(actor)
+        findings = [f.finding for f in visible_findings(actor, snap, hidden)]
         timeline = build_timeline(
             snap.plan,
             snap.roadmap.schedule,
@@ -47,7 +48,7 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
             group_by=group_by,
             zoom=zoom,
             ids=snap.initiative_ids,
-            hidden_objectives=hidden_objective_keys(actor),
+            hidden_objectives=hidden,
         )
         svg = render_svg(timeline, href=_initiative_url, panel_href=_panel_url)
         critical_count = sum(1 for g in timeline.groups for b in g.bars if b.critical)

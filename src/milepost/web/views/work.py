@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from milepost.errors import DomainError, InvalidInput, NotFound
 from milepost.organizations.access import Actor
+from milepost.organizations.models import Role
 from milepost.roadmap.access import access_dependency, access_initiative, access_milestone
 from milepost.roadmap.models import Initiative, Milestone
 from milepost.roadmap.services import (
@@ -255,6 +256,7 @@ def task_archive(request: HttpRequest, actor: Actor, task_id: int) -> HttpRespon
 
 @member_view
 def time_entry_create(request: HttpRequest, actor: Actor, initiative_id: int) -> HttpResponse:
+    actor.require(Role.MEMBER, "log time")
     initiative = access_initiative(actor, initiative_id)
     tasks = [
         (pk, title)

@@ -1,0 +1,128 @@
+"""Every page answers for a member, in a fixed, small number of queries whatever the size of
+the plan; the pages that read the engine's whole-plan evaluation keep it between requests."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from milepost.okrs.models import Cycle
+from milepost.organizations.access import Actor, actor_for
+from milepost.organizations.models import Organization, Team
+from milepost.web import snapshot
+from tests import factories
+from tests.web.builders import build_plan
+from tests.web.conftest import client_for
+from tests.web.pages import form_urls, page_urls
+
+# Pages that read the whole plan's engine evaluation (kept in `milepost.web.snapshot`).
+WHOLE_PLAN = {
+    "home-findings",
+    "dashboard",
+    "dashboard-team",
+    "roadmap",
+    "roadmap-team-week",
+    "roadmap-quarter",
+    "health",
+    "priorities",
+}
+MAX_QUERIES = 10
+
+
+def _count(client: Client, url: str) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    return response.status_code, len(ctx.captured_queries)
+
+
+def _counts(org: Organization, member: Actor, size: int) -> dict[str, tuple[int, int, int]]:
+    assert member.user is not None
+    plan = build_plan(org, member.user, size=size)
+    client = client_for(member)
+    client.get("/")  # the first visit of a session records it
+    result = {}
+    for name, url in page_urls(plan) + form_urls(plan):
+        snapshot.clear()
+        status, cold = _count(client, url)
+        _, warm = _count(client, url)
+        result[name] = (status, cold, warm)
+    return result
+
+
+@pytest.mark.django_db
+def test_every_page_answers_in_a_fixed_number_of_queries(org: Organization, member: Actor) -> None:
+    small = _counts(org, member, size=1)
+    # A second, larger plan in a second organization of the same shape.
+    big_org = factories.make_org("Big", "big")
+    big_member = actor_for(factories.make_member(big_org, email="member@big.test"), big_org)
+    large = _counts(big_org, big_member, size=6)
+    assert Cycle.objects.count() == 2
+    assert Team.objects.count() == 2
+    for name, (status, cold, warm) in small.items():
+        assert status == 200, name
+        assert large[name][0] == 200, name
+        # The same number of queries for 1 or 6 team objectives (and 3 or 18 initiatives).
+        assert (cold, warm) == large[name][1:], f"{name}: {small[name]} vs {large[name]}"
+        assert warm <= MAX_QUERIES, f"{name}: {warm} queries"
+        if name not in WHOLE_PLAN:
+            assert cold == warm, name
+    # Pinned: a change here is a conscious decision.
+    assert {name: c[2] for name, c in small.items()} == PINNED_WARM
+    assert {name: c[1] for name, c in small.items() if name in WHOLE_PLAN} == PINNED_COLD
+
+
+# Every query a page makes (session, user and membership included).
+PINNED_WARM: dict[str, int] = {
+    "home": 8,
+    "home-findings": 6,
+    "dashboard": 8,
+    "dashboard-team": 8,
+    "alignment": 8,
+    "alignment-children": 8,
+    "objectives": 5,
+    "objectives-archived": 5,
+    "objective": 9,
+    "key-result": 8,
+    "roadmap": 6,
+    "roadmap-team-week": 6,
+    "roadmap-quarter": 6,
+    "initiatives": 5,
+    "initiative": 10,
+    "initiative-panel": 6,
+    "health": 6,
+    "priorities": 6,
+    "settings": 3,
+    "tokens": 4,
+    "teams": 5,
+    "cycles": 4,
+    "objective-create": 9,
+    "objective-edit": 7,
+    "objective-align": 6,
+    "key-result-create": 5,
+    "key-result-edit": 5,
+    "initiative-create": 7,
+    "initiative-edit": 7,
+    "initiative-status": 4,
+    "initiative-link": 6,
+    "milestone-create": 4,
+    "dependency-create": 6,
+    "task-create": 5,
+    "time-entry-create": 5,
+    "objective-archive": 4,
+    "key-result-archive": 4,
+    "initiative-archive": 4,
+}
+# The first view after any change: the whole plan is loaded and evaluated once
+# (`roadmap.engine_io.load_plan`), then kept until the next change.
+PINNED_COLD: dict[str, int] = {
+    "home-findings": 24,
+    "dashboard": 26,
+    "dashboard-team": 26,
+    "roadmap": 24,
+    "roadmap-team-week": 24,
+    "roadmap-quarter": 24,
+    "health": 24,
+    "priorities": 24,
+}
