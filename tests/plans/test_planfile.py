@@ -586,3 +586,27 @@ def test_the_plan_modules_import_neither_django_nor_jsonschema() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "plan-format.md"
+
+
+def test_the_documented_example_is_valid() -> None:
+    import re
+
+    block = re.findall(r"## Example\n\n```yaml\n(.*?)```", DOC.read_text(), re.S)[0]
+    doc = parse_plan_text(block)
+    assert [kr.key for kr in doc.plan.key_results] == ["growth/arr", "seo/pageviews"]
+
+
+def test_every_field_of_the_schema_is_documented() -> None:
+    text = DOC.read_text()
+    schema = plan_schema()
+    names: set[str] = set(schema["properties"])
+    for definition in schema["$defs"].values():
+        names |= set(definition.get("properties", {}))
+    import re
+
+    spans = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+    words = {word for span in spans for word in re.findall(r"[A-Za-z_]+", span)}
+    assert sorted(names - words) == []
