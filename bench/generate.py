@@ -428,6 +428,14 @@ def reset_sequences() -> None:
             cursor.execute(sql)
 
 
+def _first_free_block() -> int:
+    """The first id block (see `generate_xl`) above every existing user id."""
+    from milepost.accounts.models import User
+
+    top = User.objects.order_by("-id").values_list("id", flat=True).first()
+    return 0 if top is None else top // 10_000_000 + 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.generate", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -452,6 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     copier = Copier(connection)
     today = date.today()
     org_ids: list[int] = []
+    # Ids are assigned in blocks of 10 M per tenant (x10 for check-ins, tasks and time
+    # entries); start past any rows already there so a second run never collides.
+    first_block = _first_free_block()
     with transaction.atomic():
         if args.profile == "xl":
             sizes = Sizes.xl(args.scale)
@@ -463,6 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     slug=f"xl-{int(time.time())}",
                     today=today,
                     copier=copier,
+                    id_base=first_block,
                 )
             )
         else:
@@ -489,14 +501,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         slug=f"t{stamp}-{n}",
                         today=today,
                         copier=copier,
-                        id_base=n + 1,
+                        id_base=first_block + n + 1,
                     )
                 )
         reset_sequences()
     print(f"Rows written in {time.perf_counter() - started:.1f} s", flush=True)
     if not args.no_recompute:
         from milepost.okrs.engine_io import recompute_organization
-
         from milepost.organizations.models import Organization
 
         t = time.perf_counter()
