@@ -6,6 +6,7 @@ text without NUL characters), so hostile input is a 422 naming the field, never 
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -59,7 +60,17 @@ Name = text(200, min_length=1)
 Key = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]{1,60}$")]
 LongText = text(20000)
 PlanDate = Annotated[date, AfterValidator(_sane_date)]
-Since = AwareDatetime
+
+
+def _sane_moment(value: dt.datetime) -> dt.datetime:
+    # Offsets beyond ±15:59 are valid in Python but not in PostgreSQL: compare in UTC.
+    value = value.astimezone(dt.UTC)
+    if not MIN_DATE <= value.date() <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+Since = Annotated[AwareDatetime, AfterValidator(_sane_moment)]
 # Metric values (start/target/check-ins): the database keeps 20 digits, 6 after the point.
 Value = Annotated[
     Decimal, Field(ge=-(10**13), le=10**13, max_digits=20, decimal_places=6, allow_inf_nan=False)
