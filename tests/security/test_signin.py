@@ -30,9 +30,7 @@ LOGIN = "/login/"
 
 
 def sign_in(client: Client, email: str, password: str, address: str = "10.0.0.1") -> str:
-    response = client.post(
-        LOGIN, {"username": email, "password": password}, REMOTE_ADDR=address
-    )
+    response = client.post(LOGIN, {"username": email, "password": password}, REMOTE_ADDR=address)
     if response.status_code == 302:
         return "signed-in"
     return response.content.decode()
@@ -78,7 +76,8 @@ def test_repeated_failures_lock_the_account_with_a_clear_message(member: Actor) 
     event = AuditEvent.objects.get(action="user.lock", target_id=user.pk)
     assert event.organization_id == member.organization_id
     assert event.before == {"locked_at": None}
-    assert event.after is not None and event.after["failed_logins"] == lock_after()
+    assert event.after is not None
+    assert event.after["failed_logins"] == lock_after()
 
 
 def test_the_django_admin_sign_in_obeys_the_lock(org: Organization) -> None:
@@ -129,7 +128,8 @@ def test_an_admin_unlocks_a_member_and_it_is_audited(admin: Actor, member: Actor
     assert user.failed_logins == 0
     event = AuditEvent.objects.get(action="user.unlock", target_id=user.pk)
     assert event.actor_id == admin.user_id
-    assert event.before is not None and event.before["locked_at"] is not None
+    assert event.before is not None
+    assert event.before["locked_at"] is not None
     assert event.before["failed_logins"] == lock_after()
     assert event.after == {"locked_at": None, "failed_logins": 0}
     assert sign_in(Client(), user.email, PASSWORD) == "signed-in"
@@ -152,7 +152,8 @@ def test_only_admins_of_the_users_organization_unlock(
 
 
 def test_the_members_page_shows_the_lock_and_unlocks(owner: Actor, member: Actor) -> None:
-    assert owner.user is not None and member.user is not None
+    assert owner.user is not None
+    assert member.user is not None
     fail_until_locked(member.user.email)
     client = Client()
     client.force_login(owner.user)
@@ -170,7 +171,9 @@ def test_the_members_page_shows_the_lock_and_unlocks(owner: Actor, member: Actor
 def test_the_members_page_unlock_is_not_for_members_or_other_organizations(
     member: Actor, outsider: Actor, admin: Actor
 ) -> None:
-    assert member.user is not None and admin.user is not None and outsider.user is not None
+    assert member.user is not None
+    assert admin.user is not None
+    assert outsider.user is not None
     fail_until_locked(admin.user.email)
     url = reverse("web:member-unlock", args=[Membership.objects.get(user=admin.user).pk])
     as_member = Client()
