@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from milepost.accounts.models import User
 from milepost.engine.calibration import Calibration, calibration_report, forecasts_from_plan
@@ -344,7 +344,13 @@ def search_lessons(
             | Q(objective__title__icontains=word)
             | Q(key_result__title__icontains=word)
         )
-    rows = qs.order_by("-cycle__start_date", "cycle_id", "objective_id", "key_result_id", "pk")
+    rows = qs.order_by(
+        "-cycle__start_date",
+        "cycle_id",
+        F("objective_id").asc(nulls_last=True),  # objectives' reflections first
+        F("key_result_id").asc(nulls_last=True),
+        "pk",
+    )
     lessons: list[Lesson] = []
     for r in rows[:limit]:
         subject = r.objective if r.objective is not None else r.key_result
