@@ -4,6 +4,7 @@ the stored columns it maintains; nothing here decides a number."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -139,3 +140,35 @@ def short_date(value: date | None) -> str:
     if value is None:
         return "—"
     return value.strftime("%-d %b %Y")
+
+
+VERBS = {
+    "create": "created",
+    "update": "changed",
+    "archive": "archived",
+    "restore": "restored",
+    "record": "recorded",
+    "correct": "corrected",
+    "status": "changed the status of",
+    "complete": "completed",
+    "role": "changed the role of",
+}
+TARGET_WORDS = {
+    "keyresult": "key result",
+    "checkin": "check-in",
+    "initiativekeyresult": "link to a key result",
+    "timeentry": "time entry",
+    "apitoken": "API token",
+}
+
+
+def describe_action(action: str) -> str:
+    """An audit action as words: "keyresult.update" → "changed key result"."""
+    target, _, verb = action.partition(".")
+    what = TARGET_WORDS.get(target, target)
+    return f"{VERBS.get(verb, verb.replace('_', ' '))} {what}".strip()
+
+
+def event_label(label: str) -> str:
+    """An audit event's target label, without Django's placeholder ("Alignment object (3)")."""
+    return "" if re.fullmatch(r"\w+ object \(\d+\)", label or "") else label

@@ -34,6 +34,16 @@ def words(value: Any) -> str:
 
 
 @register.filter
+def action_words(value: Any) -> str:
+    return fmt.describe_action(str(value or ""))
+
+
+@register.filter
+def event_label(value: Any) -> str:
+    return fmt.event_label(str(value or ""))
+
+
+@register.filter
 def status_badge(value: Any) -> SafeString:
     return fmt.status_badge(str(value or "not_started"))
 

@@ -63,6 +63,17 @@ onReady(function () {
     }
   });
 
+  // The roadmap opens with today in view (scrolled only when it would be off screen, so
+  // the titles on the left stay visible whenever they can).
+  const scroller = document.querySelector(".timeline-scroll");
+  const today = scroller && scroller.querySelector(".tl-today");
+  if (scroller && today) {
+    const x = Number(today.getAttribute("x1")) || 0;
+    if (x > scroller.clientWidth - 40) {
+      scroller.scrollLeft = x - (scroller.clientWidth * 2) / 3;
+    }
+  }
+
   document.body.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail && event.detail.target;
     if (!(target instanceof Element)) return;

@@ -1,0 +1,97 @@
+"""Browser tests in real Chromium (Playwright, sync API) against pytest-django's live server,
+on the demo organization. Each test ends with a screenshot in docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"browser tests need Chromium at {CHROMIUM} (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
+# thread with a running loop unless told it is safe (it is: nothing here is async).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+from milepost.demo.loader import (  # noqa: E402
+    DEMO_LOGIN,
+    DEMO_MEMBER_LOGIN,
+    DEMO_PASSWORD,
+    DEMO_VIEWER_LOGIN,
+    load_demo,
+)
+from milepost.organizations.models import Organization  # noqa: E402
+from milepost.web import snapshot  # noqa: E402
+
+__all__ = ["DEMO_LOGIN", "DEMO_MEMBER_LOGIN", "DEMO_VIEWER_LOGIN"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo(transactional_db: None, settings: Any) -> Organization:
+    # Argon2 is deliberately slow; the demo signs in many people.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    snapshot.clear()
+    return load_demo()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: Any, demo: Organization) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    # A Content-Security-Policy violation or a script error is a failure of the page.
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text) if msg.type == "error" and "favicon" not in msg.text else None
+        ),
+    )
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+@pytest.fixture
+def sign_in(page: Page) -> Callable[[str], Page]:
+    def sign_in_as(email: str) -> Page:
+        page.goto("/login/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/")
+        return page
+
+    return sign_in_as
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save the page as docs/screenshots/<name>.png (the user guide shows them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
