@@ -52,6 +52,7 @@ __all__ = [
     "add_allowed_host",
     "archive_database_connection",
     "archive_webhook_subscription",
+    "check_database_connection",
     "configure_data_source",
     "create_database_connection",
     "create_webhook_subscription",
@@ -62,7 +63,6 @@ __all__ = [
     "resume_webhook_subscription",
     "rotate_webhook_secret",
     "run_data_source_now",
-    "test_database_connection",
     "update_database_connection",
     "update_webhook_subscription",
 ]
@@ -270,7 +270,7 @@ def archive_database_connection(
     return connection
 
 
-def test_database_connection(*, actor: Actor, connection: DatabaseConnection) -> str:
+def check_database_connection(*, actor: Actor, connection: DatabaseConnection) -> str:
     """Connect and run ``SELECT 1`` read-only: "" if it works, else why not. Writes nothing."""
     require_integrations_admin(actor)
     require_in_org(actor, connection, "Database connection")
@@ -599,6 +599,8 @@ def _set_state(
     locked.version += 1
     locked.save()
     record_event(actor=actor, action=action, target=locked, after={"state": state})
+    for name in ("state", "consecutive_failures", "paused_at", "pause_reason", "version"):
+        setattr(subscription, name, getattr(locked, name))
     return locked
 
 
@@ -643,7 +645,7 @@ def redeliver_webhook(*, actor: Actor, delivery: WebhookDelivery) -> WebhookDeli
     require_in_org(actor, delivery, "Delivery")
     if delivery.status == DeliveryStatus.PENDING:
         raise Conflict("This delivery is still being tried.")
-    subscription = delivery.subscription
+    subscription = WebhookSubscription.objects.get(pk=delivery.subscription_id)
     if not subscription.is_active:
         raise Conflict("Resume the webhook before redelivering.")
     webhooks.redeliver(delivery)

@@ -191,11 +191,12 @@ def key_result_payload(kr: KeyResult) -> dict[str, Any]:
     }
 
 
-def emit_checkin_events(checkin: CheckIn, key_result: KeyResult, previous_status: str) -> None:
+def emit_checkin_events(
+    organization: Organization, checkin: CheckIn, key_result: KeyResult, previous_status: str
+) -> None:
     """``checkin.recorded`` for a new check-in (or correction), and ``status.changed`` when
     the key result's stored status moved from `previous_status`. Call inside the service's
-    transaction, after the key result's stored numbers were refreshed."""
-    organization = key_result.organization
+    transaction, after the key result's stored numbers were refreshed. No query."""
     kr = key_result_payload(key_result)
     emit_event(
         organization,
