@@ -116,7 +116,7 @@ def test_the_example_is_valid_for_both() -> None:
     assert jsonschema_issues(DATA) == []
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(data=mutated())
 def test_compiled_validator_agrees_with_jsonschema(data: Any) -> None:
     assert _as_set(schema_issues(data)) == _as_set(jsonschema_issues(data))
@@ -130,3 +130,91 @@ def test_a_keyword_the_validator_does_not_know_is_refused(fragment: dict[str, An
     schema = {**plan_schema(), "properties": {"x": fragment}}
     with pytest.raises(ValueError, match="unsupported"):
         _Compiler(schema).compile(schema)
+
+
+def _at_field(path: str, value: Any) -> dict[str, Any]:
+    """A small document with `value` at `path` (``section.field`` or ``section[].field``)."""
+    section, field = path.split(".")
+    if section == "settings":
+        return {"settings": {field: value}}
+    if section == "teams":
+        return {"teams": [{"key": "a", field: value}]}
+    if section == "initiatives":
+        return {"initiatives": [{"key": "i", "title": "I", field: value}]}
+    if section == "tasks":
+        return {
+            "initiatives": [
+                {"key": "i", "title": "I", "tasks": [{"key": "t", "title": "T", field: value}]}
+            ]
+        }
+    if section == "depends_on":
+        return {"initiatives": [{"key": "i", "title": "I", "depends_on": [{field: value}]}]}
+    if section == "checkins":
+        return {
+            "objectives": [
+                {
+                    "key": "o",
+                    "title": "O",
+                    "cycle": "c",
+                    "key_results": [
+                        {
+                            "key": "k",
+                            "title": "K",
+                            "kind": "binary",
+                            "checkins": [{"date": "2026-07-01", "value": Decimal(0), field: value}],
+                        }
+                    ],
+                }
+            ]
+        }
+    raise AssertionError(path)
+
+
+BOUNDED = [
+    "settings.on_track_gap",
+    "settings.at_risk_gap",
+    "settings.over_achievement_cap",
+    "settings.stale_after_days",
+    "settings.max_key_results_per_objective",
+    "settings.max_objectives_per_team",
+    "settings.output_done_share",
+    "teams.capacity_days_per_week",
+    "initiatives.effort_days",
+    "initiatives.budget",
+    "initiatives.actual_cost",
+    "initiatives.planned_hours",
+    "initiatives.logged_hours",
+    "initiatives.tasks_total",
+    "initiatives.tasks_done",
+    "tasks.estimate_hours",
+    "depends_on.lag_days",
+    "checkins.confidence",
+]
+EDGES = [
+    Decimal(v)
+    for v in (
+        "-3651",
+        "-3650",
+        "-1",
+        "0",
+        "0.5",
+        "1",
+        "1.0",
+        "1.5",
+        "10",
+        "11",
+        "1000",
+        "1001",
+        "3650",
+        "3651",
+        "1000000",
+        "1000001",
+    )
+]
+
+
+@pytest.mark.parametrize("path", BOUNDED)
+def test_bounds_agree_with_jsonschema_at_every_edge(path: str) -> None:
+    for value in EDGES:
+        data = _at_field(path, value)
+        assert _as_set(schema_issues(data)) == _as_set(jsonschema_issues(data)), value

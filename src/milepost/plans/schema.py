@@ -329,8 +329,8 @@ def schema_issues(data: Any) -> list[PlanIssue]:
     return _issues(errors)
 
 
-def jsonschema_issues(data: Any) -> list[PlanIssue]:
-    """The same as `schema_issues`, computed by the reference `jsonschema` validator (slow)."""
+@cache
+def _reference_validator() -> Any:
     import jsonschema
 
     base = jsonschema.Draft202012Validator
@@ -340,7 +340,11 @@ def jsonschema_issues(data: Any) -> list[PlanIssue]:
     cls = jsonschema.validators.extend(base, type_checker=checker)  # type: ignore[no-untyped-call]
     formats = jsonschema.FormatChecker(formats=())
     formats.checks("date")(is_iso_date)
-    validator = cls(plan_schema(), format_checker=formats)
+    return cls(plan_schema(), format_checker=formats)
+
+
+def jsonschema_issues(data: Any) -> list[PlanIssue]:
+    """The same as `schema_issues`, computed by the reference `jsonschema` validator (slow)."""
     return _issues(
         SchemaError(
             tuple(err.absolute_path),
@@ -349,5 +353,5 @@ def jsonschema_issues(data: Any) -> list[PlanIssue]:
             err.instance,
             err.validator_value,
         )
-        for err in validator.iter_errors(data)
+        for err in _reference_validator().iter_errors(data)
     )
