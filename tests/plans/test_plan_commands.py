@@ -268,3 +268,20 @@ def test_the_installed_command_never_prints_a_traceback(tmp_path: Path) -> None:
         assert done.returncode == expected, (argv, done.stdout, done.stderr)
         if "json" in argv:
             assert json.loads(done.stdout)["as_of"] == "2026-08-20"
+
+
+def test_a_dependency_loop_is_a_finding_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text(WORKED + "dependencies: [{predecessor: blog, successor: research}]\n")
+    code, out, _ = run(capsys, "plan", "check", str(path), "--as-of", "2026-07-20")
+    assert code == 1
+    assert "error dependency-cycle: " in out
+    code, out, _ = run(
+        capsys, "plan", "report", str(path), "--as-of", "2026-07-20", "--format", "json"
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert all(i["earliest_start"] is None for i in report["initiatives"])
+    assert any(f["code"] == "dependency-cycle" for f in report["findings"])
