@@ -222,6 +222,11 @@ def _forecast_cell(result: KeyResultResult) -> str:
     return f"{_number(fc.value)} ({_number(fc.low)}..{_number(fc.high)}) {_percent(fc.progress)}"
 
 
+def _explained(key: str, explanation: Explanation) -> str:
+    text = explanation.as_text()
+    return text if text.startswith(f"{key}:") else f"{key}: {text}"
+
+
 def report_text(evaluation: PlanEvaluation, *, explain: bool = False) -> str:
     """The report as tables for a terminal; ``explain`` adds each number's explanation."""
     plan, okr, roadmap = evaluation.plan, evaluation.okr, evaluation.roadmap
@@ -240,7 +245,7 @@ def report_text(evaluation: PlanEvaluation, *, explain: bool = False) -> str:
     )
     if explain:
         for o, res in objectives:
-            out += ["", f"{o.key}: {res.explanation.as_text()}"]
+            out += ["", _explained(o.key, res.explanation)]
 
     krs = [(k, okr.key_results[k.key]) for k in plan.key_results if k.key in okr.key_results]
     out += ["", f"Key results ({len(krs)})"]
@@ -263,7 +268,7 @@ def report_text(evaluation: PlanEvaluation, *, explain: bool = False) -> str:
     )
     if explain:
         for k, r in krs:
-            out += ["", f"{k.key}: {r.explanation.as_text()}"]
+            out += ["", _explained(k.key, r.explanation)]
 
     items = roadmap.schedule.items if roadmap.schedule is not None else {}
     priorities = {p.key: p for p in roadmap.priorities}
@@ -299,7 +304,7 @@ def report_text(evaluation: PlanEvaluation, *, explain: bool = False) -> str:
         out.append(f"No schedule: {roadmap.schedule_error}")
     if explain:
         for p in roadmap.priorities:
-            out += ["", f"{p.key}: {p.explanation.as_text()}"]
+            out += ["", _explained(p.key, p.explanation)]
 
     counts = Counter(f.severity for f in roadmap.findings)
     summary = ", ".join(
