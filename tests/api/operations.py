@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+NOBODY: frozenset[str] = frozenset()
 OWNER = frozenset({"owner"})
 ADMIN = frozenset({"admin", "owner"})
 MEMBER_OWN = frozenset({"member", "admin", "owner"})  # items of the member's team / their own
@@ -97,6 +98,22 @@ OPS: dict[str, Op] = {
     ),
     "archive_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle"]}), ADMIN),
     "restore_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle_archived"]}), ADMIN),
+    "activate_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle_planning"]}), ADMIN),
+    "close_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle_active"]}), ADMIN),
+    # Reopening a closed cycle is for an owner in the web app: no API token may do it.
+    "reopen_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle_closed"]}), NOBODY),
+    "record_key_result_retrospective": Op(
+        lambda i, t: Call(path={"key_result_id": i["key_result"]}, body={"lessons": "Start early"}),
+        MEMBER_OWN,
+    ),
+    "record_objective_reflection": Op(
+        lambda i, t: Call(path={"objective_id": i["objective"]}, body={"went_well": "Focus"}),
+        MEMBER_OWN,
+    ),
+    # Skipping a retrospective is an admin's decision in the web app: no API token may do it.
+    "skip_objective_retrospective": Op(
+        lambda i, t: Call(path={"objective_id": i["objective_spare"]}), NOBODY
+    ),
     # objectives and alignment
     "list_objectives": Op(lambda i, t: Call(query={"cycle": i["cycle"], "team": i["team"]})),
     "create_objective": Op(

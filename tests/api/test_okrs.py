@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from milepost.okrs.engine_io import organization_today, recompute_organization
 from milepost.okrs.models import CheckIn, KeyResult, Objective
@@ -228,3 +229,55 @@ def test_lists_filter_and_order(api_admin: Api) -> None:
     bad = api_admin.get("/objectives", {"ordering": "password"})
     assert bad.status_code == 422
     assert "ordering" in bad.json()["errors"]
+
+
+def test_cycle_close_workflow(api_owner: Api) -> None:
+    cycle = _cycle(api_owner)
+    objective = api_owner.post(
+        "/objectives", {"cycle": cycle["id"], "key": "o", "title": "O"}
+    ).json()
+    kr = api_owner.post(
+        "/key-results",
+        {
+            "objective": objective["id"],
+            "key": "k",
+            "title": "K",
+            "kind": "increase",
+            "start_value": 0,
+            "target_value": 10,
+        },
+    ).json()
+    planned_retro = api_owner.post(f"/key-results/{kr['id']}/retrospective", {"lessons": "x"})
+    assert planned_retro.status_code == 409  # not while the cycle is being planned
+    activated = api_owner.post(f"/cycles/{cycle['id']}/activate")
+    assert activated.status_code == 200, activated.content
+    assert activated.json()["state"] == "active"
+    assert api_owner.get(f"/objectives/{objective['id']}").json()["state"] == "active"
+    api_owner.post(f"/key-results/{kr['id']}/check-ins", {"value": 7})
+    early = api_owner.post(f"/cycles/{cycle['id']}/close")
+    assert early.status_code == 409
+    assert early.json()["errors"]
+    retro = api_owner.post(
+        f"/key-results/{kr['id']}/retrospective",
+        {"grade_override": "achieved", "reason_code": "target_wrong", "lessons": "Aim higher"},
+    )
+    assert retro.status_code == 200, retro.content
+    assert retro.json()["score"] == "0.7"
+    assert retro.json()["final_grade"] == "achieved"
+    reflection = api_owner.post(
+        f"/objectives/{objective['id']}/retrospective", {"went_well": "Shipped"}
+    )
+    assert reflection.status_code == 200, reflection.content
+    closed = api_owner.post(f"/cycles/{cycle['id']}/close")
+    assert closed.status_code == 200, closed.content
+    assert closed.json()["state"] == "closed"
+    listed = api_owner.get("/retrospectives", {"cycle": cycle["id"]}).json()["items"]
+    assert {r["key_result"] for r in listed} >= {kr["id"]}
+    # Check-ins on a closed cycle are refused; reopening is for an owner's web session only.
+    assert api_owner.post(f"/key-results/{kr['id']}/check-ins", {"value": 8}).status_code == 409
+    assert api_owner.post(f"/cycles/{cycle['id']}/reopen").status_code == 403
+    session = Client()
+    session.force_login(api_owner.user)
+    reopened = session.post(f"{api_owner.base}/cycles/{cycle['id']}/reopen")
+    assert reopened.status_code == 200, reopened.content
+    assert reopened.json()["state"] == "active"

@@ -74,6 +74,31 @@ def build_world(name: str, slug: str) -> World:
         end_date=today - dt.timedelta(days=310),
     )
     okrs.archive_cycle(actor=system, cycle=old_cycle)
+    # One cycle in each state the transitions start from (none has objectives).
+    planned = okrs.create_cycle(
+        actor=system,
+        key="next",
+        name="Next",
+        start_date=today + dt.timedelta(days=61),
+        end_date=today + dt.timedelta(days=150),
+    )
+    running = okrs.create_cycle(
+        actor=system,
+        key="side",
+        name="Side",
+        start_date=today - dt.timedelta(days=10),
+        end_date=today + dt.timedelta(days=10),
+    )
+    okrs.activate_cycle(actor=system, cycle=running)
+    done = okrs.create_cycle(
+        actor=system,
+        key="last",
+        name="Last",
+        start_date=today - dt.timedelta(days=200),
+        end_date=today - dt.timedelta(days=100),
+    )
+    okrs.activate_cycle(actor=system, cycle=done)
+    okrs.close_cycle(actor=system, cycle=done)
 
     parent = okrs.create_objective(
         actor=system,
@@ -199,6 +224,7 @@ def build_world(name: str, slug: str) -> World:
     archived_entry = work.log_time(actor=member_actor, task=task, date=today, hours=Decimal(1))
     work.archive_time_entry(actor=member_actor, entry=archived_entry)
 
+    okrs.activate_cycle(actor=system, cycle=cycle)
     retrospective = Retrospective.objects.create(
         organization=org, cycle=cycle, objective=objective, score=Decimal("0.5"), grade="partial"
     )
@@ -209,6 +235,9 @@ def build_world(name: str, slug: str) -> World:
         "team_archived": old_team.pk,
         "cycle": cycle.pk,
         "cycle_archived": old_cycle.pk,
+        "cycle_planning": planned.pk,
+        "cycle_active": running.pk,
+        "cycle_closed": done.pk,
         "objective": objective.pk,
         "objective_spare": spare_objective.pk,
         "objective_parent": parent.pk,

@@ -15,7 +15,7 @@ from milepost.api.common import PathId, Slug, changes_of, member_user, reference
 from milepost.api.etag import require_current, required_version, set_etag
 from milepost.api.pagination import page_of, paginate
 from milepost.engine.explain import Explanation
-from milepost.errors import Conflict, InvalidInput, NotFound
+from milepost.errors import Conflict, InvalidInput
 from milepost.okrs import services
 from milepost.okrs.access import (
     access_alignment,
@@ -24,15 +24,14 @@ from milepost.okrs.access import (
     access_key_result,
     access_objective,
 )
+from milepost.okrs.api_cycles import router as cycles_router
 from milepost.okrs.engine_io import evaluate_cycle
 from milepost.okrs.models import (
     Alignment,
     CheckIn,
     CheckInSource,
-    Cycle,
     KeyResult,
     Objective,
-    Retrospective,
 )
 from milepost.okrs.querysets import KeyResultQuerySet, ObjectiveQuerySet, objective_visibility_q
 from milepost.okrs.schemas import (
@@ -43,10 +42,6 @@ from milepost.okrs.schemas import (
     CheckInOut,
     CheckInQuery,
     CorrectionIn,
-    CycleIn,
-    CycleOut,
-    CyclePatch,
-    CycleQuery,
     KeyResultCheckInQuery,
     KeyResultDetailOut,
     KeyResultIn,
@@ -58,14 +53,12 @@ from milepost.okrs.schemas import (
     ObjectiveOut,
     ObjectivePatch,
     ObjectiveQuery,
-    RetrospectiveOut,
-    RetrospectiveQuery,
 )
 from milepost.organizations.access import Actor, access_team
-from milepost.organizations.querysets import TenantQuerySet
 from milepost.reports.queries import hidden_objective_keys, redact_explanation
 
 router = Router(tags=["okrs"])
+router.add_router("", cycles_router)
 
 ORG = "/orgs/{slug}"
 
@@ -88,80 +81,6 @@ def _etagged(response: HttpResponse, instance: Any) -> Any:
 
 def _explanation(explanation: Explanation, hidden: set[str]) -> dict[str, Any]:
     return redact_explanation(explanation, hidden).as_dict()
-
-
-# Cycles --------------------------------------------------------------------------------
-
-
-@router.get(f"{ORG}/cycles", response=responses({200: page_of(CycleOut)}), tags=["cycles"])
-def list_cycles(
-    request: HttpRequest, slug: Slug, response: HttpResponse, params: Query[CycleQuery]
-) -> Any:
-    actor = org_actor(request, slug)
-    qs: TenantQuerySet[Cycle] = Cycle.objects.of(actor.organization_id)
-    qs = qs.archived() if params.archived else qs.active()
-    if params.state:
-        qs = qs.filter(state=params.state)
-    if params.updated_since:
-        qs = qs.filter(updated_at__gte=params.updated_since)
-    return paginate(request, response, qs, page=params, ordering=params.ordering)
-
-
-@router.post(f"{ORG}/cycles", response=responses({201: CycleOut}), tags=["cycles"])
-def create_cycle(request: HttpRequest, slug: Slug, payload: CycleIn, response: HttpResponse) -> Any:
-    """Create a cycle (admins). It starts in planning; activation and closing are separate."""
-    actor = org_actor(request, slug)
-    cycle = services.create_cycle(
-        actor=actor,
-        key=payload.key,
-        name=payload.name,
-        start_date=payload.start_date,
-        end_date=payload.end_date,
-        parent=reference(access_cycle, actor, payload.parent, "parent"),
-    )
-    return Status(201, _etagged(response, cycle))
-
-
-@router.get(f"{ORG}/cycles/{{cycle_id}}", response=responses({200: CycleOut}), tags=["cycles"])
-def get_cycle(request: HttpRequest, slug: Slug, cycle_id: PathId, response: HttpResponse) -> Any:
-    actor = org_actor(request, slug)
-    return _etagged(response, access_cycle(actor, cycle_id))
-
-
-@router.patch(f"{ORG}/cycles/{{cycle_id}}", response=responses({200: CycleOut}), tags=["cycles"])
-def update_cycle(
-    request: HttpRequest, slug: Slug, cycle_id: PathId, payload: CyclePatch, response: HttpResponse
-) -> Any:
-    """Rename, re-date or move a cycle under a parent (admins)."""
-    actor = org_actor(request, slug)
-    cycle = access_cycle(actor, cycle_id, write=True)
-    version = required_version(request)
-    refs = {"parent": reference(access_cycle, actor, payload.parent, "parent")}
-    cycle = services.update_cycle(
-        actor=actor, cycle=cycle, changes=changes_of(payload, refs=refs), expected_version=version
-    )
-    return _etagged(response, cycle)
-
-
-@router.delete(f"{ORG}/cycles/{{cycle_id}}", response=responses({204: None}), tags=["cycles"])
-def archive_cycle(request: HttpRequest, slug: Slug, cycle_id: PathId) -> Any:
-    """Archive a cycle and, with it, its objectives (admins; it can be restored)."""
-    actor = org_actor(request, slug)
-    cycle = access_cycle(actor, cycle_id, write=True)
-    version = required_version(request)
-    services.archive_cycle(actor=actor, cycle=cycle, expected_version=version)
-    return Status(204, None)
-
-
-@router.post(
-    f"{ORG}/cycles/{{cycle_id}}/restore", response=responses({200: CycleOut}), tags=["cycles"]
-)
-def restore_cycle(
-    request: HttpRequest, slug: Slug, cycle_id: PathId, response: HttpResponse
-) -> Any:
-    actor = org_actor(request, slug)
-    cycle = access_cycle(actor, cycle_id, write=True, include_archived=True)
-    return _etagged(response, services.restore_cycle(actor=actor, cycle=cycle))
 
 
 # Objectives ----------------------------------------------------------------------------
@@ -676,58 +595,3 @@ def correct_checkin(
         note=payload.note,
     )
     return Status(201, _checkins(actor).get(pk=correction.pk))
-
-
-# Retrospectives ------------------------------------------------------------------------
-# Read-only here: recording them belongs to the cycle-close workflow (issue 7), whose
-# service (`record_retrospective`) the API will expose once it exists.
-
-
-def _retrospectives(actor: Actor) -> QuerySet[Retrospective]:
-    visible = (Q(objective__isnull=False) & objective_visibility_q(actor, "objective__")) | (
-        Q(key_result__isnull=False) & objective_visibility_q(actor, "key_result__objective__")
-    )
-    return (
-        Retrospective.objects.of(actor.organization_id)
-        .active()
-        .filter(cycle__archived_at__isnull=True)
-        .filter(visible)
-    )
-
-
-@router.get(
-    f"{ORG}/retrospectives",
-    response=responses({200: page_of(RetrospectiveOut)}),
-    tags=["retrospectives"],
-)
-def list_retrospectives(
-    request: HttpRequest, slug: Slug, response: HttpResponse, params: Query[RetrospectiveQuery]
-) -> Any:
-    """Scores and lessons recorded at cycle close, for objectives and key results you can see."""
-    actor = org_actor(request, slug)
-    qs = _retrospectives(actor)
-    if params.cycle is not None:
-        qs = qs.filter(cycle=reference(access_cycle, actor, params.cycle, "cycle"))
-    if params.objective is not None:
-        objective = reference(access_objective, actor, params.objective, "objective")
-        qs = qs.filter(objective=objective)
-    if params.key_result is not None:
-        qs = qs.filter(
-            key_result=reference(access_key_result, actor, params.key_result, "key_result")
-        )
-    return paginate(request, response, qs, page=params, ordering=params.ordering)
-
-
-@router.get(
-    f"{ORG}/retrospectives/{{retrospective_id}}",
-    response=responses({200: RetrospectiveOut}),
-    tags=["retrospectives"],
-)
-def get_retrospective(
-    request: HttpRequest, slug: Slug, retrospective_id: PathId, response: HttpResponse
-) -> Any:
-    actor = org_actor(request, slug)
-    retrospective = _retrospectives(actor).filter(pk=retrospective_id).first()
-    if retrospective is None:
-        raise NotFound("Retrospective not found.")
-    return _etagged(response, retrospective)

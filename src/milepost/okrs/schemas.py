@@ -378,6 +378,27 @@ class RetrospectiveOut(Schema):
     updated_at: datetime
 
 
+GradeName = Literal["missed", "partial", "achieved"]
+ReasonName = Literal["target_wrong", "execution", "external", "measurement"]
+
+
+class KeyResultRetrospectiveIn(Schema):
+    grade_override: GradeName | Literal[""] = Field(
+        "", description="Overrides the engine's grade; needs a reason code."
+    )
+    reason_code: ReasonName | Literal[""] = ""
+    lessons: LongText = ""
+
+
+class ReflectionIn(Schema):
+    """At least one of the three answers."""
+
+    went_well: LongText = ""
+    went_badly: LongText = ""
+    change_next: LongText = ""
+    lessons: LongText = ""
+
+
 class RetrospectiveQuery(PageQuery):
     cycle: Id | None = None
     objective: Id | None = None
