@@ -207,8 +207,15 @@ def _add_check(plan_commands: SubParsers) -> None:
     parser.set_defaults(handler=_check)
 
 
+def _add_import_export(plan_commands: SubParsers) -> None:
+    from milepost.plans.transfer_commands import add_export, add_import
+
+    add_import(plan_commands)
+    add_export(plan_commands)
+
+
 # The extension point: one entry per `milepost plan` subcommand, in --help order.
-PLAN_SUBCOMMANDS: list[Callable[[SubParsers], None]] = [_add_report, _add_check]
+PLAN_SUBCOMMANDS: list[Callable[[SubParsers], None]] = [_add_report, _add_check, _add_import_export]
 
 
 def register(subparsers: SubParsers) -> None:
