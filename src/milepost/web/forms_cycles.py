@@ -48,9 +48,7 @@ class ObjectiveReflectionForm(StyledForm):
 
 class CycleFromTemplateForm(StyledForm):
     name = forms.CharField(label="Name", max_length=200)
-    key = forms.SlugField(
-        label="Key", max_length=60, help_text="A short identifier, e.g. 2026-q3."
-    )
+    key = forms.SlugField(label="Key", max_length=60, help_text="A short identifier, e.g. 2026-q3.")
     start_date = forms.DateField(label="Starts", widget=DateInput())
     end_date = forms.DateField(label="Ends", widget=DateInput())
 

@@ -10,10 +10,13 @@ from milepost.web.views import (
     account,
     admin,
     alignment,
+    cycle_reports,
+    cycles,
     dashboard,
     health,
     home,
     initiatives,
+    integrations,
     key_results,
     objectives,
     roadmap,
@@ -206,6 +209,41 @@ urlpatterns = [
     # Plan health and priorities.
     path("health/", health.plan_health, name="plan-health"),
     path("priorities/", health.priorities, name="priorities"),
+    # The cycle's rhythm: states, close wizard, retrospectives, carry-over, report, lessons.
+    path("cycles/", cycles.cycle_index, name="cycle-index"),
+    path("cycles/<int:cycle_id>/", cycles.cycle_detail, name="cycle-detail"),
+    path("cycles/<int:cycle_id>/activate/", cycles.cycle_activate, name="cycle-activate"),
+    path("cycles/<int:cycle_id>/close/", cycles.cycle_close, name="cycle-close"),
+    path("cycles/<int:cycle_id>/reopen/", cycles.cycle_reopen, name="cycle-reopen"),
+    path("cycles/<int:cycle_id>/carry-over/", cycles.cycle_carry_over, name="cycle-carry-over"),
+    path("cycles/<int:cycle_id>/next/", cycles.cycle_from_template, name="cycle-from-template"),
+    path("cycles/<int:cycle_id>/report/", cycle_reports.cycle_report_page, name="cycle-report"),
+    path(
+        "cycles/<int:cycle_id>/report/print/",
+        cycle_reports.cycle_report_print,
+        name="cycle-report-print",
+    ),
+    path("lessons/", cycle_reports.lessons, name="lessons"),
+    path(
+        "objectives/<int:objective_id>/retrospective/",
+        cycles.objective_retrospective,
+        name="objective-retrospective",
+    ),
+    path(
+        "objectives/<int:objective_id>/retrospective/skip/",
+        cycles.objective_retrospective_skip,
+        name="objective-retrospective-skip",
+    ),
+    path(
+        "objectives/<int:objective_id>/recurring/",
+        cycles.objective_recurring,
+        name="objective-recurring",
+    ),
+    path(
+        "key-results/<int:key_result_id>/retrospective/",
+        cycles.key_result_retrospective,
+        name="key-result-retrospective",
+    ),
     # Settings.
     path("settings/", account.settings_profile, name="settings-profile"),
     path("settings/tokens/", account.token_list, name="token-list"),
@@ -233,4 +271,79 @@ urlpatterns = [
     path("settings/cycles/<int:cycle_id>/", admin.cycle_edit, name="cycle-edit"),
     path("settings/cycles/<int:cycle_id>/archive/", admin.cycle_archive, name="cycle-archive"),
     path("settings/cycles/<int:cycle_id>/restore/", admin.cycle_restore, name="cycle-restore"),
+    # Integrations: allowed hosts, databases, webhooks; a key result's data source.
+    path(
+        "settings/integrations/",
+        integrations.integration_settings,
+        name="integration-settings",
+    ),
+    path(
+        "settings/integrations/hosts/add/", integrations.allowed_host_add, name="allowed-host-add"
+    ),
+    path(
+        "settings/integrations/hosts/<int:host_id>/remove/",
+        integrations.allowed_host_remove,
+        name="allowed-host-remove",
+    ),
+    path(
+        "settings/integrations/databases/add/",
+        integrations.db_connection_add,
+        name="db-connection-add",
+    ),
+    path(
+        "settings/integrations/databases/<int:connection_id>/test/",
+        integrations.db_connection_test,
+        name="db-connection-test",
+    ),
+    path(
+        "settings/integrations/databases/<int:connection_id>/remove/",
+        integrations.db_connection_remove,
+        name="db-connection-remove",
+    ),
+    path("settings/integrations/webhooks/", integrations.webhook_list, name="webhook-list"),
+    path(
+        "settings/integrations/webhooks/<int:subscription_id>/",
+        integrations.webhook_detail,
+        name="webhook-detail",
+    ),
+    path(
+        "settings/integrations/webhooks/<int:subscription_id>/state/",
+        integrations.webhook_state,
+        name="webhook-state",
+    ),
+    path(
+        "settings/integrations/webhooks/<int:subscription_id>/rotate/",
+        integrations.webhook_rotate,
+        name="webhook-rotate",
+    ),
+    path(
+        "settings/integrations/webhooks/<int:subscription_id>/delete/",
+        integrations.webhook_delete,
+        name="webhook-delete",
+    ),
+    path(
+        "settings/integrations/deliveries/<int:delivery_id>/redeliver/",
+        integrations.webhook_redeliver,
+        name="webhook-redeliver",
+    ),
+    path(
+        "key-results/<int:key_result_id>/data-source/",
+        integrations.data_source_edit,
+        name="data-source-edit",
+    ),
+    path(
+        "key-results/<int:key_result_id>/data-source/run/",
+        integrations.data_source_run,
+        name="data-source-run",
+    ),
+    path(
+        "key-results/<int:key_result_id>/data-source/remove/",
+        integrations.data_source_remove,
+        name="data-source-remove",
+    ),
+    path(
+        "key-results/<int:key_result_id>/data-source/token/",
+        integrations.data_source_token,
+        name="data-source-token",
+    ),
 ]

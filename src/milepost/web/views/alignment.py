@@ -18,6 +18,7 @@ from milepost.reports.queries import TreeNode, alignment_tree
 from milepost.web.context import member_view
 from milepost.web.htmx import render_page
 from milepost.web.selection import choose_cycle
+from milepost.web.views import cycle_reports
 
 PRELOADED_DEPTH = 1  # roots and their children come with the page
 
@@ -78,6 +79,11 @@ def _team_names(actor: Actor) -> dict[int, str]:
 @member_view
 def alignment_tree_page(request: HttpRequest, actor: Actor) -> HttpResponse:
     choice = choose_cycle(request, actor)
+    day = cycle_reports.as_of_day(request, actor)
+    if choice.cycle is not None and day is not None:
+        return cycle_reports.alignment_tree_as_of_page(
+            request, actor, choice.cycle, choice.cycles, day
+        )
     roots: list[NodeView] = []
     total = 0
     if choice.cycle is not None:
@@ -92,6 +98,7 @@ def alignment_tree_page(request: HttpRequest, actor: Actor) -> HttpResponse:
         "total": total,
         "teams": {},
         "team_names": _team_names(actor),
+        **cycle_reports.as_of_picker(request, actor),
     }
     return render_page(request, "web/alignment_tree.html", context, nav="alignment")
 

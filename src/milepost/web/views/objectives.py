@@ -30,6 +30,7 @@ from milepost.web.forms_okrs import AlignForm, ObjectiveCreateForm, ObjectiveFor
 from milepost.web.htmx import render_page
 from milepost.web.readmodels import objective_view
 from milepost.web.selection import choose_cycle, default_team_id
+from milepost.web.views import cycle_reports
 from milepost.web.views.common import changed_fields, confirm_then, history
 
 LIST_LIMIT = 500
@@ -63,6 +64,8 @@ def objective_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @member_view
 def objective_detail(request: HttpRequest, actor: Actor, objective_id: int) -> HttpResponse:
     objective = access_objective(actor, objective_id)
+    if (day := cycle_reports.as_of_day(request, actor)) is not None:
+        return cycle_reports.objective_as_of_page(request, actor, objective, day)
     view = objective_view(actor, objective)
     events = history(
         actor,
@@ -76,6 +79,8 @@ def objective_detail(request: HttpRequest, actor: Actor, objective_id: int) -> H
         "view": view,
         "objective": objective,
         "events": [{"event": e, "changes": changed_fields(e)} for e in events],
+        **cycle_reports.objective_extras(actor, objective),
+        **cycle_reports.as_of_picker(request, actor),
     }
     return render_page(request, "web/objective_detail.html", context, nav="objectives")
 

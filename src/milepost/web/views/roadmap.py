@@ -14,6 +14,7 @@ from milepost.web.findings import visible_findings
 from milepost.web.htmx import render_page
 from milepost.web.selection import choose_cycle
 from milepost.web.snapshot import snapshot
+from milepost.web.views import cycle_reports
 
 GROUPS = ("objective", "team")
 
@@ -33,6 +34,11 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
     group_by = group_by if group_by in GROUPS else "objective"
     zoom = request.GET.get("zoom", "")
     zoom = zoom if zoom in ZOOMS else "month"
+    day = cycle_reports.as_of_day(request, actor)
+    if choice.cycle is not None and day is not None:
+        return cycle_reports.roadmap_as_of_page(
+            request, actor, choice.cycle, choice.cycles, day, group_by=group_by, zoom=zoom
+        )
     svg = None
     timeline = None
     critical_count = 0
@@ -68,5 +74,6 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
         "zooms": list(ZOOMS),
         "schedule_error": schedule_error,
         "extra_params": [("group", group_by), ("zoom", zoom)],
+        **cycle_reports.as_of_picker(request, actor),
     }
     return render_page(request, "web/roadmap.html", context, nav="roadmap")
