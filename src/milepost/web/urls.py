@@ -346,4 +346,79 @@ urlpatterns = [
         integrations.data_source_token,
         name="data-source-token",
     ),
+    # Integrations: allowed hosts, databases, webhooks; a key result's data source.
+    path(
+        "settings/integrations/",
+        integrations.integration_settings,
+        name="integration-settings",
+    ),
+    path(
+        "settings/integrations/hosts/add/", integrations.allowed_host_add, name="allowed-host-add"
+    ),
+    path(
+        "settings/integrations/hosts/<int:host_id>/remove/",
+        integrations.allowed_host_remove,
+        name="allowed-host-remove",
+    ),
+    path(
+        "settings/integrations/databases/add/",
+        integrations.db_connection_add,
+        name="db-connection-add",
+    ),
+    path(
+        "settings/integrations/databases/<int:connection_id>/test/",
+        integrations.db_connection_test,
+        name="db-connection-test",
+    ),
+    path(
+        "settings/integrations/databases/<int:connection_id>/remove/",
+        integrations.db_connection_remove,
+        name="db-connection-remove",
+    ),
+    path("settings/integrations/webhooks/", integrations.webhook_list, name="webhook-list"),
+    path(
+        "settings/integrations/webhooks/<int:subscription_id>/",
+        integrations.webhook_detail,
+        name="webhook-detail",
+    ),
+    path(
+        "settings/integrations/webhooks/<int:subscription_id>/state/",
+        integrations.webhook_state,
+        name="webhook-state",
+    ),
+    path(
+        "settings/integrations/webhooks/<int:subscription_id>/rotate/",
+        integrations.webhook_rotate,
+        name="webhook-rotate",
+    ),
+    path(
+        "settings/integrations/webhooks/<int:subscription_id>/delete/",
+        integrations.webhook_delete,
+        name="webhook-delete",
+    ),
+    path(
+        "settings/integrations/deliveries/<int:delivery_id>/redeliver/",
+        integrations.webhook_redeliver,
+        name="webhook-redeliver",
+    ),
+    path(
+        "key-results/<int:key_result_id>/data-source/",
+        integrations.data_source_edit,
+        name="data-source-edit",
+    ),
+    path(
+        "key-results/<int:key_result_id>/data-source/run/",
+        integrations.data_source_run,
+        name="data-source-run",
+    ),
+    path(
+        "key-results/<int:key_result_id>/data-source/remove/",
+        integrations.data_source_remove,
+        name="data-source-remove",
+    ),
+    path(
+        "key-results/<int:key_result_id>/data-source/token/",
+        integrations.data_source_token,
+        name="data-source-token",
+    ),
 ]
