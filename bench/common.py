@@ -93,6 +93,7 @@ def print_table(rows: Sequence[Row]) -> None:
         "size",
         "p50 ms",
         "p95 ms",
+        "cpu p50",
         "thru/s",
         "floor p50",
         "floor p95",
@@ -108,6 +109,7 @@ def print_table(rows: Sequence[Row]) -> None:
                 r.size,
                 _fmt(r.p50_ms, 2),
                 _fmt(r.p95_ms, 2),
+                _fmt(r.extra.get("cpu_p50_ms"), 2),
                 _fmt(r.throughput, 0),
                 _fmt(r.floor_p50_ms, 2),
                 _fmt(r.floor_p95_ms, 2),
@@ -126,9 +128,9 @@ def print_table(rows: Sequence[Row]) -> None:
 def markdown_table(rows: Sequence[Row]) -> str:
     """The same table as Markdown (for BENCHMARKS.md)."""
     out = [
-        "| workload | size | p50 ms | p95 ms | throughput | floor | floor p50 / p95 ms "
-        "| ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| workload | size | full size | p50 ms | p95 ms | CPU p50 ms | throughput | floor "
+        "| floor p50 / p95 ms | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         thr = "—" if r.throughput is None else f"{r.throughput:,.0f} {r.throughput_unit}"
@@ -138,8 +140,11 @@ def markdown_table(rows: Sequence[Row]) -> str:
         elif r.floor_throughput is not None:
             fl = f"{r.floor_throughput:,.0f} {r.throughput_unit}"
         met = "—" if r.met is None else ("yes" if r.met else "**no**")
+        cpu = _fmt(r.extra.get("cpu_p50_ms"), 2)
+        full = "yes" if r.full_size else "no"
         out.append(
-            f"| {r.workload} | {r.size} | {_fmt(r.p50_ms, 2)} | {_fmt(r.p95_ms, 2)} | {thr} "
+            f"| {r.workload} | {r.size} | {full} | {_fmt(r.p50_ms, 2)} | {_fmt(r.p95_ms, 2)} "
+            f"| {cpu} | {thr} "
             f"| {r.floor or '—'} | {fl} | {_fmt(r.ratio, 2)} | {r.target} | {met} |"
         )
     return "\n".join(out)

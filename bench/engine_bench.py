@@ -214,7 +214,7 @@ def roadmap_plan(base: Plan, initiatives: int, dependencies: int, milestones: in
             )
         )
     seen: set[tuple[int, int]] = set()
-    deps = []
+    deps: list[DependencyInput] = []
     while len(deps) < dependencies:
         a = rnd.randrange(initiatives - 1)
         b = rnd.randrange(a + 1, min(initiatives, a + 50))

@@ -194,7 +194,7 @@ def generate_xl(
 
     # Cycles: the last four quarters, the newest active at ~60%.
     c0 = u0
-    cycle_rows = []
+    cycle_rows: list[dict[str, Any]] = []
     active_start = today - timedelta(days=55)
     for c in range(sizes.cycles):
         start = active_start - timedelta(days=91 * (sizes.cycles - 1 - c))

@@ -18,6 +18,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -125,10 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     if "server" in parts:
         url = prepare_database(args.scale, reuse=args.reuse_db)
         os.environ["DATABASE_URL"] = url
+        from bench.server import SECRET_KEY
+
+        os.environ["MILEPOST_SECRET_KEY"] = SECRET_KEY
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "milepost.config.settings")
         import django
 
         django.setup()
+        import logging
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
         from bench import workloads
         from bench.server import running_server
 
@@ -136,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         with running_server(url) as base:
             print(f"Server up at {base}; W1-W6…", flush=True)
             runs = args.runs
-            for name, fn in (
+            steps: list[tuple[str, Callable[[], list[Row]]]] = [
                 ("W1", lambda: workloads.w1_tree(base, fx, runs)),
                 ("W2", lambda: workloads.w2_checkins(base, fx, runs)),
                 ("W3", lambda: workloads.w3_roadmap(base, fx, runs)),
@@ -150,10 +157,14 @@ def main(argv: list[str] | None = None) -> int:
                         args.w6_seconds if args.w6_seconds is not None else 900 * args.scale,
                     ),
                 ),
-            ):
+            ]
+            for name, fn in steps:
                 t = time.perf_counter()
                 try:
-                    rows += fn()
+                    got = fn()
+                    for row in got:
+                        row.full_size = args.scale >= 1
+                    rows += got
                 except Exception as exc:  # one failing workload must not lose the others
                     print(f"{name} failed: {exc!r}", flush=True)
                     rows.append(Row(name, "—", target="(failed)", met=False, notes=repr(exc)))

@@ -26,6 +26,9 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+#: The server's secret key; the bench process must use the same one, or the sessions it
+#: signs in (`bench.workloads.make_fixture`) would not be recognised.
+SECRET_KEY = os.environ.get("MILEPOST_SECRET_KEY") or "bench-not-secret-" + "x" * 40
 
 
 def free_port() -> int:
@@ -46,7 +49,7 @@ def running_server(database_url: str, *, workers: int = 2) -> Iterator[str]:
         "MILEPOST_ENV": "production",
         "MILEPOST_SSL_REDIRECT": "0",
         "MILEPOST_SECURE_COOKIES": "0",
-        "MILEPOST_SECRET_KEY": os.environ.get("MILEPOST_SECRET_KEY", "bench-" + "x" * 50),
+        "MILEPOST_SECRET_KEY": SECRET_KEY,
         "MILEPOST_API_RATE_LIMIT": "100000000/60",
         "MILEPOST_LOG_LEVEL": "WARNING",
         "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
@@ -119,7 +122,7 @@ def run_load(
     per_client: int,
     headers: dict[str, str] | None = None,
     cookies: dict[str, str] | None = None,
-    ok: Callable[[httpx.Response], bool] = lambda r: r.status_code < 400,
+    ok: Callable[[httpx.Response], bool] = lambda r: 200 <= r.status_code < 300,
 ) -> LoadResult:
     """``clients`` threads, each with its own keep-alive connection, each sending
     ``per_client`` requests back to back; latencies of the successful ones, errors counted."""
