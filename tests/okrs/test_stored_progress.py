@@ -303,12 +303,14 @@ def test_recompute_after_a_checkin_takes_a_fixed_number_of_queries(
         recorded_at=bottom.created_at,
         effective_date=cycle.start_date,
     )
-    with django_assert_max_num_queries(9):
+    # 10: the ancestors come from one recursive query, then only the links into them are
+    # read (not the whole organization's alignment; issue 9).
+    with django_assert_max_num_queries(10):
         changed = recompute_key_result_and_ancestors(bottom)
     assert changed.key_results == 1
     assert changed.objectives == (1 if mode == "key_results" else depth)
     assert recompute_organization(org) == Recomputed(0, 0)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(21):  # 20 before issue 9 (see above)
         services.record_checkin(actor=admin, key_result=bottom, value=Decimal(70))
 
 

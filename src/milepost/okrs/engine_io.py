@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -55,7 +55,7 @@ from milepost.engine.model import (
 from milepost.engine.model import Curve as CurveKind
 from milepost.engine.okr import evaluate_key_result, evaluate_okrs
 from milepost.engine.results import KeyResultResult, ObjectiveResult, OkrReport
-from milepost.engine.rollup import ancestors, build_alignment, rollup_objectives
+from milepost.engine.rollup import rollup_objectives
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective
 from milepost.organizations.models import Organization, Team
 from milepost.roadmap.models import Milestone
@@ -128,10 +128,18 @@ class _Edge(NamedTuple):
         return self.parent_objective or self.parent_key_result_objective or 0
 
 
-def _live_edges(organization_id: int) -> list[_Edge]:
-    """Every alignment link between live objectives / key results of the organization."""
+def _live_edges(organization_id: int, *, into: Collection[int] | None = None) -> list[_Edge]:
+    """Every alignment link between live objectives / key results of the organization (with
+    ``into``: only the links whose parent objective, or parent key result's objective, is one
+    of those)."""
+    qs = Alignment.objects.all()
+    if into is not None:
+        wanted = sorted(into)
+        qs = qs.filter(
+            Q(parent_objective_id__in=wanted) | Q(parent_key_result__objective_id__in=wanted)
+        )
     rows = (
-        Alignment.objects.filter(
+        qs.filter(
             organization_id=organization_id,
             archived_at__isnull=True,
             child__archived_at__isnull=True,
@@ -162,23 +170,43 @@ def _live_edges(organization_id: int) -> list[_Edge]:
     return [_Edge(*row) for row in rows]
 
 
-def _id_graph(edges: Iterable[_Edge]) -> list[ObjectiveInput]:
-    """The alignment as engine objectives keyed by database id (for traversal only)."""
-    links: dict[int, list[AlignmentLink]] = defaultdict(list)
-    nodes: set[int] = set()
-    for e in edges:
-        nodes.update((e.child, e.parent))
-        if e.parent_key_result is not None:
-            link = AlignmentLink(
-                parent_key_result=f"{e.parent}/{e.parent_key_result}", weight=e.weight
-            )
-        else:
-            link = AlignmentLink(parent_objective=str(e.parent), weight=e.weight)
-        links[e.child].append(link)
-    return [
-        ObjectiveInput(key=str(n), title="", cycle_key="", aligns_to=tuple(links.get(n, ())))
-        for n in sorted(nodes)
-    ]
+# The live objectives reachable upward from a set of objectives, in one query however deep the
+# alignment is (the same liveness rules as `_live_edges`). UNION stops at objectives already
+# found, so even a loop in stored data ends.
+_ANCESTORS_SQL = """
+WITH RECURSIVE up(id) AS (
+    SELECT o.id FROM okrs_objective o WHERE o.organization_id = %s AND o.id IN ({seeds})
+    UNION
+    SELECT COALESCE(a.parent_objective_id, kr.objective_id)
+    FROM up
+    JOIN okrs_alignment a ON a.child_id = up.id
+    JOIN okrs_objective c ON c.id = a.child_id
+    JOIN okrs_cycle cc ON cc.id = c.cycle_id
+    LEFT JOIN okrs_objective po ON po.id = a.parent_objective_id
+    LEFT JOIN okrs_cycle pc ON pc.id = po.cycle_id
+    LEFT JOIN okrs_keyresult kr ON kr.id = a.parent_key_result_id
+    LEFT JOIN okrs_objective ko ON ko.id = kr.objective_id
+    LEFT JOIN okrs_cycle kc ON kc.id = ko.cycle_id
+    WHERE a.organization_id = %s AND a.archived_at IS NULL
+      AND c.archived_at IS NULL AND cc.archived_at IS NULL
+      AND (
+        (a.parent_objective_id IS NOT NULL
+         AND po.archived_at IS NULL AND pc.archived_at IS NULL)
+        OR (a.parent_key_result_id IS NOT NULL
+         AND kr.archived_at IS NULL AND ko.archived_at IS NULL AND kc.archived_at IS NULL)
+      )
+)
+SELECT id FROM up
+"""
+
+
+def _with_ancestors(organization_id: int, starts: Collection[int]) -> set[int]:
+    """``starts`` and every objective above them through live alignment links."""
+    seeds = sorted(starts)
+    sql = _ANCESTORS_SQL.format(seeds=", ".join(["%s"] * len(seeds)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization_id, *seeds, organization_id])
+        return {int(row[0]) for row in cursor.fetchall()} | set(starts)
 
 
 # --- rows → engine inputs ------------------------------------------------------------------
@@ -535,12 +563,12 @@ def recompute_objectives_and_ancestors(
     starts = {kr.objective_id for kr in fresh_rows} | set(objective_ids)
     if not starts:
         return Recomputed(0, 0)
-    edges = _live_edges(org_id)
-    graph = build_alignment(_id_graph(edges))
-    targets = set(starts)
-    for start in starts:
-        if str(start) in graph.position:
-            targets.update(int(k) for k in ancestors(str(start), graph))
+    # Only the links that matter: up from the starts (one recursive query), and into the
+    # objectives rolled up. Loading the whole organization's alignment on every check-in made
+    # the write cost grow with the organization (issue 9, W2).
+    targets = _with_ancestors(org_id, starts)
+    # In `key_results` mode alignment does not change progress: the links are not needed.
+    edges = [] if settings.rollup is RollupMode.KEY_RESULTS else _live_edges(org_id, into=targets)
     target_rows = list(
         live_objectives(org_id)
         .select_for_update(of=("self",))
