@@ -12,6 +12,7 @@ start, imports, reading and validating the file, both engine halves, and writing
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import resource
 import statistics
@@ -173,6 +174,35 @@ def time_command(argv: list[str], runs: int) -> tuple[float, float, float, int]:
     return min(times), statistics.median(times), min(cpu), code
 
 
+def breakdown(path: Path) -> None:
+    """CPU seconds of each phase, in this process (imports already done)."""
+    from milepost.engine.okr import evaluate_okrs
+    from milepost.engine.roadmap import evaluate_roadmap
+    from milepost.plans.planfile import parse_plan_data, read_plan_data
+    from milepost.plans.report import PlanEvaluation, report_data
+
+    as_of = date.fromisoformat(AS_OF)
+    marks = [("start", time.process_time())]
+    data = read_plan_data(path)
+    marks.append(("read + decode", time.process_time()))
+    doc = parse_plan_data(data, decoded=True)
+    marks.append(("validate + build", time.process_time()))
+    okr = evaluate_okrs(doc.plan, as_of)
+    marks.append(("OKR engine", time.process_time()))
+    roadmap = evaluate_roadmap(doc.plan, as_of, okr)
+    marks.append(("roadmap engine", time.process_time()))
+    report = report_data(PlanEvaluation(doc.plan, as_of, okr, roadmap))
+    marks.append(("report data (explanations)", time.process_time()))
+    dump_json(report)
+    marks.append(("JSON text", time.process_time()))
+    print(
+        f"in-process CPU, {path.suffix[1:]} file: "
+        + ", ".join(
+            f"{name} {end - begin:.2f}s" for (_, begin), (name, end) in itertools.pairwise(marks)
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--key-results", type=int, default=5000, help="key results (default 5000)")
@@ -203,6 +233,8 @@ def main() -> None:
                 output = ", --format json" if argv[-1] == "json" else ""
                 label = f"{' '.join(argv[:2])} ({fmt} file{output})"
                 print(f"{label:<44} {best:>6.2f}s {median:>6.2f}s {cpu:>6.2f}s  {code}")
+        for path in files.values():
+            breakdown(path)
         best, median, cpu, _ = time_command([milepost, "--help"], args.runs)
         label = "milepost --help (process start only)"
         print(f"{label:<44} {best:>6.2f}s {median:>6.2f}s {cpu:>6.2f}s")

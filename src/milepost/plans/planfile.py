@@ -194,17 +194,14 @@ def validate_plan_data(data: Any) -> tuple[PlanDocument | None, list[PlanIssue]]
     return _validate(data)
 
 
-def parse_plan_data(data: Any) -> PlanDocument:
-    """Plan data → `PlanDocument`; raises `PlanValidationError` listing every issue."""
-    document, issues = validate_plan_data(data)
-    if document is None:
-        raise PlanValidationError(issues)
-    return document
+def parse_plan_data(data: Any, *, decoded: bool = False) -> PlanDocument:
+    """Plan data → `PlanDocument`; raises `PlanValidationError` listing every issue.
 
-
-def _parse_decoded(data: Any) -> PlanDocument:
-    # Decoded text is normalised already: skip the copy, which costs on a large plan.
-    document, issues = _validate(data)
+    ``decoded=True`` says `data` comes straight from `decode_plan_text`/`read_plan_data`,
+    whose output is normalised already: the normalising copy (costly on a large plan) is
+    skipped.
+    """
+    document, issues = _validate(data) if decoded else validate_plan_data(data)
     if document is None:
         raise PlanValidationError(issues)
     return document
@@ -212,7 +209,7 @@ def _parse_decoded(data: Any) -> PlanDocument:
 
 def parse_plan_text(text: str, fmt: PlanFormat | None = None) -> PlanDocument:
     """YAML/JSON text → `PlanDocument` (raises `PlanReadError` or `PlanValidationError`)."""
-    return _parse_decoded(decode_plan_text(text, fmt))
+    return parse_plan_data(decode_plan_text(text, fmt), decoded=True)
 
 
 def load_plan(path: str | Path) -> PlanDocument:
@@ -223,6 +220,6 @@ def load_plan(path: str | Path) -> PlanDocument:
     """
     data = read_plan_data(path)
     try:
-        return _parse_decoded(data)
+        return parse_plan_data(data, decoded=True)
     except PlanReadError as exc:
         raise PlanReadError(f"{path}: {exc}") from None
