@@ -161,6 +161,7 @@ OPS: dict[str, Op] = {
         MEMBER_OWN,
     ),
     "get_key_result": Op(lambda i, t: Call(path={"key_result_id": i["key_result"]})),
+    "get_key_result_data_source": Op(lambda i, t: Call(path={"key_result_id": i["key_result"]})),
     "update_key_result": Op(
         lambda i, t: Call(path={"key_result_id": i["key_result"]}, body={"title": "Renamed"}),
         MEMBER_OWN,

@@ -87,6 +87,7 @@ def health(request: HttpRequest) -> dict[str, str]:
 
 def _add_routers() -> None:
     from milepost.audit.api import router as audit_router
+    from milepost.integrations.api import router as integrations_router
     from milepost.okrs.api import router as okrs_router
     from milepost.organizations.api import router as organizations_router
     from milepost.reports.api import router as reports_router
@@ -99,6 +100,7 @@ def _add_routers() -> None:
     api.add_router("", work_router)
     api.add_router("", reports_router)
     api.add_router("", audit_router)
+    api.add_router("", integrations_router)
 
 
 _add_routers()

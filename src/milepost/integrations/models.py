@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import uuid
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from django.db import models
 from django.db.models import Q
@@ -183,11 +184,19 @@ class DataSource(TenantModel):
         return SCHEDULE_INTERVALS[self.schedule]
 
     @property
+    def display_url(self) -> str:
+        """The URL without its query string or user info (which may carry a key)."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+    @property
     def target(self) -> str:
         """What it reads, for people (never a secret)."""
         if self.kind == DataSourceKind.SQL:
             return f"SQL on {self.connection.name if self.connection else '—'}"
-        return self.url
+        return self.display_url
 
 
 class DataSourceRun(models.Model):
