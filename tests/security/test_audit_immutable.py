@@ -4,6 +4,8 @@ SQLite)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
@@ -29,7 +31,7 @@ def event(owner: Actor, org: Organization) -> AuditEvent:
     )
 
 
-def _raw(sql: str, params: list[object] | None = None) -> None:
+def _raw(sql: str, params: list[Any] | None = None) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params or [])
 
