@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from milepost.integrations.crypto import (
     PREFIX,
     SecretUnreadable,
+    UnreadableSecret,
     decrypt,
     derive_key,
     encrypt,
+    reveal,
 )
 from milepost.integrations.models import WebhookSubscription
 from milepost.organizations.models import Organization
@@ -96,3 +98,21 @@ def test_the_field_stores_ciphertext_and_loads_plaintext(org: Organization) -> N
     loaded.description = "changed"
     loaded.save()
     assert WebhookSubscription.objects.get(pk=sub.pk).secret == "whsec_very-secret"
+
+
+@pytest.mark.django_db
+def test_an_unreadable_secret_loads_and_survives_a_save(org: Organization, settings: Any) -> None:
+    sub = WebhookSubscription.objects.create(
+        organization=org, url="https://hooks.example.com/", events=[], secret="whsec_kept-secret"
+    )
+    original = settings.FIELD_ENCRYPTION_KEY
+    settings.FIELD_ENCRYPTION_KEY = Fernet.generate_key().decode()  # the key changed
+    loaded = WebhookSubscription.objects.get(pk=sub.pk)  # loading never fails
+    assert isinstance(loaded.secret, UnreadableSecret)
+    assert loaded.secret == ""
+    with pytest.raises(SecretUnreadable):
+        reveal(loaded.secret)
+    loaded.description = "saved while unreadable"
+    loaded.save()
+    settings.FIELD_ENCRYPTION_KEY = original  # the old key is back: nothing was lost
+    assert WebhookSubscription.objects.get(pk=sub.pk).secret == "whsec_kept-secret"

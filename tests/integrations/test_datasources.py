@@ -128,6 +128,26 @@ def test_http_json_sends_its_headers_which_are_stored_encrypted(
     assert source.header_dict() == {"Authorization": "Bearer s3cr3t-xyz"}
 
 
+def test_unreadable_headers_fail_the_run_without_a_request(
+    admin: Actor,
+    key_result: KeyResult,
+    server: LocalServer,
+    allowed: AllowedHost,
+    settings: Any,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    server.json("/metrics", {"data": {"total": 1}})
+    _http_source(admin, key_result, server.url("/metrics"), headers={"X-Key": "k"})
+    settings.FIELD_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    (source,) = due_data_sources(timezone.now())  # loading does not fail
+    assert source.header_names() == ["(unreadable: the encryption key changed)"]
+    run = run_data_source(source)
+    assert not run.ok
+    assert server.received == []
+    _assert_failed_without_value(source, key_result, "cannot be decrypted")
+
+
 def test_http_json_timeout_is_a_failure(
     admin: Actor, key_result: KeyResult, server: LocalServer, allowed: AllowedHost
 ) -> None:

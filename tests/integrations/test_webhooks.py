@@ -388,6 +388,28 @@ def test_failed_attempts_of_every_kind_are_logged(
         assert "timed out" in entry["error"]
 
 
+def test_an_unreadable_secret_fails_the_attempt_without_sending(
+    org: Organization,
+    admin: Actor,
+    server: LocalServer,
+    allowed: AllowedHost,
+    settings: Any,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    _subscribe(admin, server)
+    _emit(org, django_capture_on_commit_callbacks)
+    settings.FIELD_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    summary = run_due_work(timezone.now())
+    assert summary.deliveries_attempted == 1
+    assert summary.errors == 0
+    assert server.received == []
+    (delivery,) = _deliveries()
+    assert "cannot be decrypted" in delivery.log[0]["error"]
+    assert delivery.status == DeliveryStatus.PENDING
+
+
 def test_claimed_deliveries_are_not_sent_twice(
     org: Organization,
     admin: Actor,

@@ -13,8 +13,10 @@ The key comes from ``MILEPOST_FIELD_ENCRYPTION_KEY`` (``settings.FIELD_ENCRYPTIO
   (``Fernet.generate_key()``, 44 url-safe base64 characters) or any other string, from which a
   key is derived with HKDF.
 
-A value that cannot be decrypted (wrong key) raises `SecretUnreadable`; the field never
-silently hands back ciphertext.
+A value that cannot be decrypted (wrong key) never hands back ciphertext: `decrypt` raises
+`SecretUnreadable`, and the field loads it as an `UnreadableSecret` (so one bad row never
+breaks a page or the worker) that `reveal` refuses; the data source or webhook using it fails
+with a message saying the key changed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import models
 
-__all__ = ["EncryptedTextField", "SecretUnreadable", "decrypt", "encrypt", "fernet"]
+__all__ = [
+    "EncryptedTextField",
+    "SecretUnreadable",
+    "UnreadableSecret",
+    "decrypt",
+    "encrypt",
+    "fernet",
+    "reveal",
+]
 
 _HKDF_SALT = b"milepost.integrations.crypto"
 _HKDF_INFO = b"milepost field encryption v1"
@@ -41,6 +51,32 @@ PREFIX = "enc1:"
 
 class SecretUnreadable(Exception):
     """A stored secret could not be decrypted with any configured key."""
+
+    silent_variable_failure = True  # a template shows nothing rather than failing the page
+
+
+class UnreadableSecret(str):
+    """What an `EncryptedTextField` holds when its ciphertext cannot be decrypted (the key
+    changed): an empty string that remembers the ciphertext, so loading the row never fails
+    and saving it keeps the ciphertext (readable again once the old key is back). Code that
+    uses a secret calls `reveal`, which raises `SecretUnreadable` for it."""
+
+    stored: str
+
+    def __new__(cls, stored: str) -> UnreadableSecret:
+        value = super().__new__(cls, "")
+        value.stored = stored
+        return value
+
+
+def reveal(value: str) -> str:
+    """`value`, or `SecretUnreadable` if it is an `UnreadableSecret`."""
+    if isinstance(value, UnreadableSecret):
+        raise SecretUnreadable(
+            "a stored secret cannot be decrypted: MILEPOST_FIELD_ENCRYPTION_KEY (or SECRET_KEY, "
+            "from which the key is derived when unset) changed since it was saved; enter it again"
+        )
+    return value
 
 
 def derive_key(material: str) -> bytes:
@@ -103,9 +139,14 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if value is None or value == "":
             return value
-        return decrypt(value)
+        try:
+            return decrypt(value)
+        except SecretUnreadable:
+            return UnreadableSecret(value)
 
     def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, UnreadableSecret):
+            return value.stored
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value

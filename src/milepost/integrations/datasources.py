@@ -40,6 +40,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from milepost.errors import DomainError
+from milepost.integrations.crypto import SecretUnreadable
 from milepost.integrations.models import (
     CsvRowRule,
     DatabaseConnection,
@@ -267,7 +268,10 @@ def _pg_message(exc: Exception) -> str:
 
 def run_query(connection: DatabaseConnection, query: str, timeout: float) -> tuple[Any, ...]:
     """The first row of `query` on `connection`, read-only and within `timeout` seconds."""
-    engine = connection.engine
+    try:
+        engine = connection.engine
+    except SecretUnreadable as exc:
+        raise DataSourceError(str(exc)) from exc
     if engine == "sqlite":
         return _query_sqlite(connection, query, timeout)
     if engine == "postgresql":
@@ -297,7 +301,10 @@ def read_value(source: DataSource, *, timeout: float | None = None) -> Decimal:
     reader = _READERS.get(DataSourceKind(source.kind)) if source.kind in DataSourceKind else None
     if reader is None:
         raise DataSourceError(f"unknown data source kind {source.kind!r}")
-    return reader(source, float(timeout if timeout is not None else source.timeout_seconds))
+    try:
+        return reader(source, float(timeout if timeout is not None else source.timeout_seconds))
+    except SecretUnreadable as exc:
+        raise DataSourceError(str(exc)) from exc
 
 
 # --- running -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.db import models
 from django.db.models import Q
 
-from milepost.integrations.crypto import EncryptedTextField
+from milepost.integrations.crypto import EncryptedTextField, SecretUnreadable, reveal
 from milepost.organizations.models import Organization, TenantModel
 from milepost.organizations.querysets import TenantQuerySet
 
@@ -73,8 +73,9 @@ class DatabaseConnection(TenantModel):
 
     @property
     def engine(self) -> str:
-        """``postgresql`` or ``sqlite`` (from the URL's scheme; "" when unknown)."""
-        scheme = self.url.partition(":")[0].lower()
+        """``postgresql`` or ``sqlite`` (from the URL's scheme; "" when unknown);
+        `SecretUnreadable` if the URL cannot be decrypted."""
+        scheme = reveal(self.url).partition(":")[0].lower()
         if scheme in {"postgres", "postgresql", "pgsql"}:
             return "postgresql"
         if scheme == "sqlite":
@@ -173,11 +174,19 @@ class DataSource(TenantModel):
         return f"{self.get_kind_display()} for key result {self.key_result_id}"
 
     def header_dict(self) -> dict[str, str]:
-        """The request headers (decrypted)."""
-        if not self.headers:
+        """The request headers (decrypted; `SecretUnreadable` if they cannot be)."""
+        headers = reveal(self.headers)
+        if not headers:
             return {}
-        data = json.loads(self.headers)
+        data = json.loads(headers)
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def header_names(self) -> list[str]:
+        """The stored headers' names (for people; ["(unreadable)"] if they cannot be read)."""
+        try:
+            return sorted(self.header_dict())
+        except SecretUnreadable:
+            return ["(unreadable: the encryption key changed)"]
 
     @property
     def interval(self) -> dt.timedelta:

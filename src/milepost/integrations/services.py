@@ -346,7 +346,7 @@ def _check_json_path(errors: FieldErrors, json_path: str) -> None:
 
 def _source_audit(source: DataSource) -> dict[str, Any]:
     data = snapshot(source, DATA_SOURCE_FIELDS)
-    data["header_names"] = sorted(source.header_dict())
+    data["header_names"] = source.header_names()
     return data
 
 

@@ -39,8 +39,10 @@ from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from milepost.integrations.crypto import SecretUnreadable, reveal
 from milepost.integrations.models import (
     WEBHOOK_EVENTS,
     DeliveryStatus,
@@ -274,11 +276,17 @@ def claim(delivery: WebhookDelivery, now: dt.datetime) -> bool:
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     subscription = delivery.subscription
     body = delivery.body.encode()
+    try:
+        secret = reveal(subscription.secret)
+    except SecretUnreadable as exc:
+        return None, f"not sent: {exc} (make a new secret on the webhook's page)"
+    if not secret:
+        return None, "not sent: the webhook has no signing secret (make a new one)"
     headers = {
         "Content-Type": "application/json",
         EVENT_HEADER: delivery.event,
         DELIVERY_HEADER: str(delivery.delivery_id),
-        SIGNATURE_HEADER: sign(subscription.secret, body),
+        SIGNATURE_HEADER: sign(secret, body),
     }
     try:
         response = request(
@@ -384,7 +392,8 @@ def _tell_admins(subscription: WebhookSubscription, failures: int, error: str) -
     recipients = admin_emails(subscription.organization_id)
     if not recipients:
         return
-    link = f"{settings.BASE_URL.rstrip('/')}/settings/integrations/webhooks/{subscription.pk}/"
+    path = reverse("web:webhook-detail", args=[subscription.pk])
+    link = f"{settings.BASE_URL.rstrip('/')}{path}"
     message = (
         f"Milepost stopped sending events to {subscription.url} after {failures} failed "
         f"attempts in a row.\n\nLast error: {error}\n\n"

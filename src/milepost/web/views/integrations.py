@@ -369,7 +369,7 @@ def data_source_edit(request: HttpRequest, actor: Actor, key_result_id: int) -> 
         "form": form if may_edit else None,
         "can_run": source is not None and can_check_in(actor, kr),
         "can_push": can_check_in(actor, kr) and actor.user is not None,
-        "header_names": sorted(source.header_dict()) if source else [],
+        "header_names": source.header_names() if source else [],
         "push_url": request.build_absolute_uri(
             f"/api/v1/orgs/{actor.organization.slug}/key-results/{kr.pk}/check-ins"
         ),
