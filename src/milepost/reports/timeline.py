@@ -35,6 +35,7 @@ BAR_HEIGHT = 16
 PAD_DAYS = 7
 LABEL_CHARS = 36
 NO_OBJECTIVE = "Not aligned to any objective"
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 NO_TEAM = "No team"
 PRIVATE = "Private objective (locked)"
 
@@ -57,8 +58,7 @@ class Bar:
     def severity(self) -> str:
         if not self.findings:
             return ""
-        order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-        return min(self.findings, key=lambda f: order[f.severity]).severity.value
+        return min(self.findings, key=lambda f: _SEVERITY_RANK[f.severity]).severity.value
 
 
 @dataclass
@@ -415,8 +415,9 @@ def _bar(
     css = f"tl-bar {bar.status}" + (" critical" if bar.critical else "")
     label = escape(_bar_label(bar))
     title = escape(bar.title)
+    short = title if len(bar.title) <= LABEL_CHARS else escape(_short(bar.title))
     inner = (
-        f'<text class="tl-row-label" x="8" y="{y + 17}">{escape(_short(bar.title))}</text>'
+        f'<text class="tl-row-label" x="8" y="{y + 17}">{short}</text>'
         f'<rect class="{css}" x="{x0}" y="{y + (ROW - BAR_HEIGHT) // 2}" width="{w}" '
         f'height="{BAR_HEIGHT}" rx="3" data-key="{escape(bar.key)}"'
         + (' data-critical="true"' if bar.critical else "")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from milepost.errors import DomainError
 from milepost.okrs.access import access_key_result, access_objective
-from milepost.okrs.models import Alignment, KeyResult
+from milepost.okrs.models import KeyResult
 from milepost.okrs.services import (
     archive_key_result,
     create_key_result,
@@ -72,11 +72,6 @@ def key_result_detail(request: HttpRequest, actor: Actor, key_result_id: int) ->
     context.update(cycle_reports.key_result_extras(actor, kr))
     context.update(cycle_reports.as_of_picker(request, actor))
     context["form"] = CheckInForm() if view.can_check_in else None
-    context["children"] = list(
-        Alignment.objects.filter(parent_key_result=kr, archived_at__isnull=True)
-        .select_related("child")
-        .order_by("pk")
-    )
     events = history(actor, [("keyresult", [kr.pk])])
     context["events"] = [{"event": e, "changes": changed_fields(e)} for e in events]
     return render_page(request, "web/key_result_detail.html", context, nav="objectives")
@@ -117,7 +112,7 @@ def checkin_create(request: HttpRequest, actor: Actor, key_result_id: int) -> Ht
             return HttpResponseRedirect(reverse("web:key-result-detail", args=[kr.pk]))
         view = key_result_view(actor, kr)
         context = _page_context(actor, kr, view)
-        context.update({"form": form, "children": [], "events": []})
+        context.update({"form": form, "events": []})
         return render_page(
             request, "web/key_result_detail.html", context, nav="objectives", status=422
         )
