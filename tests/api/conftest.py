@@ -100,6 +100,35 @@ def api_as(org: Organization, role: Role, email: str | None = None) -> Api:
     return Api(Client(), org, user, token_for(org, user))
 
 
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+    """One `tests.api.world.World` for a whole module, built once in a transaction that is
+    rolled back at the end; each test runs in a savepoint inside it (pytest-django's `db`),
+    so what one test writes is gone before the next."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    from tests.api.world import build_world
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+    ):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world("Acme", "acme")
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def world(shared_world: Any, db: None) -> Any:
+    """The module's shared world, inside this test's savepoint."""
+    return shared_world
+
+
 @pytest.fixture
 def api_owner(org: Organization) -> Api:
     return api_as(org, Role.OWNER)

@@ -25,7 +25,7 @@ from milepost.roadmap.models import Dependency, Initiative, InitiativeKeyResult,
 from milepost.work.models import Task, TimeEntry
 from tests.api.operations import OPS, openapi, operations, url_for
 from tests.api.test_cross_org_sweep import _send
-from tests.api.world import World, build_world
+from tests.api.world import World
 
 pytestmark = pytest.mark.django_db
 
@@ -221,8 +221,7 @@ def test_every_list_has_a_query_count_check() -> None:
 
 
 @pytest.mark.parametrize("op_id", sorted(GROW))
-def test_query_count_does_not_grow_with_rows(op_id: str) -> None:
-    world = build_world("Acme", "acme")
+def test_query_count_does_not_grow_with_rows(op_id: str, world: World) -> None:
     template = next(path for _, path, name in _list_operations() if name == op_id)
     call = OPS[op_id].build(world.ids, world.today)
     call.query["limit"] = 200 if op_id.startswith("list_") else None

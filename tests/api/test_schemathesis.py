@@ -33,7 +33,8 @@ from tests.api.world import World, build_world
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 5
+# Examples per operation: valid requests, then invalid ones.
+EXAMPLES = {GenerationMode.POSITIVE: 4, GenerationMode.NEGATIVE: 3}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -144,7 +145,7 @@ def test_generated_requests_get_no_5xx_and_match_the_schema() -> None:
             )
 
             @settings(
-                max_examples=EXAMPLES,
+                max_examples=EXAMPLES[mode],
                 deadline=None,
                 database=None,
                 derandomize=True,

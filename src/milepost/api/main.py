@@ -6,6 +6,7 @@ Routers live in each app's ``api.py`` and are added here. Every tenant resource 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.http import HttpRequest
@@ -50,7 +51,17 @@ class MilepostAPI(NinjaAPI):
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> Any:
         """ninja's document, with error answers declared as application/problem+json and
-        the If-Match header on every PATCH, PUT and DELETE."""
+        the If-Match header on every PATCH, PUT and DELETE. Built once per prefix (it takes
+        seconds and never changes while the process runs); callers get their own copy."""
+        key = (path_prefix, tuple(sorted((path_params or {}).items())))
+        cache: dict[Any, Any] = self.__dict__.setdefault("_openapi_cache", {})
+        if key not in cache:
+            cache[key] = self._build_openapi_schema(path_prefix, path_params)
+        return copy.deepcopy(cache[key])
+
+    def _build_openapi_schema(
+        self, path_prefix: str | None, path_params: dict[str, Any] | None
+    ) -> Any:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         for path_item in schema.get("paths", {}).values():
             for method, operation in path_item.items():
