@@ -9,6 +9,8 @@ the response body is capped at `MAX_BODY_BYTES`.
 
 from __future__ import annotations
 
+import functools
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,6 +95,12 @@ def check_url(url: str, allowed: Iterable[str]) -> None:
         )
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Building a context loads the CA bundle (~0.2 s); one, shared, is thread-safe.
+    return httpx.create_ssl_context()
+
+
 @dataclass(frozen=True)
 class Response:
     status_code: int
@@ -131,7 +139,7 @@ def request(
     deadline = time.monotonic() + timeout
     current = url
     send_headers = {"User-Agent": USER_AGENT, **(headers or {})}
-    with httpx.Client(follow_redirects=False, trust_env=False) as client:
+    with httpx.Client(follow_redirects=False, trust_env=False, verify=_ssl_context()) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             check_url(current, allowed)
             remaining = deadline - time.monotonic()
