@@ -127,16 +127,29 @@ def archive(*, actor: Actor, instance: M, expected_version: int | None = None) -
     instance.archived_at = timezone.now()  # type: ignore[attr-defined]
     instance.version += 1  # type: ignore[attr-defined]
     instance.save(update_fields=["archived_at", "version", "updated_at"])
-    record_event(actor=actor, action=f"{instance._meta.model_name}.archive", target=instance)
+    record_event(
+        actor=actor,
+        action=f"{instance._meta.model_name}.archive",
+        target=instance,
+        before={"archived_at": None},
+        after={"archived_at": instance.archived_at.isoformat()},  # type: ignore[attr-defined]
+    )
     return instance
 
 
 def restore(*, actor: Actor, instance: M) -> M:
     """Bring an archived row back."""
-    if getattr(instance, "archived_at", None) is None:
+    archived_at = getattr(instance, "archived_at", None)
+    if archived_at is None:
         return instance
     instance.archived_at = None  # type: ignore[attr-defined]
     instance.version += 1  # type: ignore[attr-defined]
     instance.save(update_fields=["archived_at", "version", "updated_at"])
-    record_event(actor=actor, action=f"{instance._meta.model_name}.restore", target=instance)
+    record_event(
+        actor=actor,
+        action=f"{instance._meta.model_name}.restore",
+        target=instance,
+        before={"archived_at": archived_at.isoformat()},
+        after={"archived_at": None},
+    )
     return instance
