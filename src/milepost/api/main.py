@@ -6,9 +6,9 @@ Routers live in each app's ``api.py`` and are added here. Every tenant resource 
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+import orjson
 from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.operation import Operation
@@ -54,10 +54,11 @@ class MilepostAPI(NinjaAPI):
         the If-Match header on every PATCH, PUT and DELETE. Built once per prefix (it takes
         seconds and never changes while the process runs); callers get their own copy."""
         key = (path_prefix, tuple(sorted((path_params or {}).items())))
-        cache: dict[Any, Any] = self.__dict__.setdefault("_openapi_cache", {})
+        cache: dict[Any, bytes] = self.__dict__.setdefault("_openapi_cache", {})
         if key not in cache:
-            cache[key] = self._build_openapi_schema(path_prefix, path_params)
-        return copy.deepcopy(cache[key])
+            schema = self._build_openapi_schema(path_prefix, path_params)
+            cache[key] = orjson.dumps(schema, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.loads(cache[key])
 
     def _build_openapi_schema(
         self, path_prefix: str | None, path_params: dict[str, Any] | None
