@@ -91,21 +91,24 @@ def import_settings(ctx: ImportContext, plan: Plan) -> None:
         )
     labels = {column: ".".join(path) for column, path in where.items()}
     changes, shown = ctx.diff(organization, wanted, labels)
-    ctx.seen("organization", organization.slug)
+    created = ctx.result.created_organization  # recorded as created, with these settings
+    if not created:
+        ctx.seen("organization", organization.slug)
     if not changes:
         return
     try:
         with transaction.atomic():
             org_services.update_organization_settings(actor=ctx.actor, changes=changes)
     except DomainError as exc:
-        if not exc.errors:
-            ctx.result.error(("settings",) if "timezone" not in changes else (), exc.detail)
+        if not exc.errors:  # refused as a whole (only owners change settings)
+            ctx.result.error(where[next(iter(changes))], exc.detail)
         for name, messages in exc.errors.items():
             for message in messages:
                 ctx.result.error(where.get(name, ()), str(message))
         return
     organization.refresh_from_db()
-    ctx.changed("organization", organization.slug, "updated", shown)
+    if not created:
+        ctx.changed("organization", organization.slug, "updated", shown)
 
 
 # --- teams -------------------------------------------------------------------------------------

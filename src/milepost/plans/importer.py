@@ -114,8 +114,7 @@ def _organization(
 
 def _run(ctx: ImportContext, document: PlanDocument) -> None:
     plan = document.plan
-    if not ctx.result.created_organization:
-        import_settings(ctx, plan)
+    import_settings(ctx, plan)
     import_teams(ctx, plan)
     import_cycles(ctx, plan)
     import_objectives(ctx, document)
