@@ -147,6 +147,8 @@ RULES: dict[str, str] = {
     "web:data-source-run": "object",
     "web:data-source-remove": "object",
     "web:data-source-token": "object",
+    "web:notification-preferences": "page",
+    "web:notification-defaults": "page",
 }
 KINDS = {"object", "page", "account", "public"}
 HTMX = {"HX-Request": "true"}

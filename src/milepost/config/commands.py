@@ -1,4 +1,4 @@
-"""Commands that run the instance: demo, serve, migrate, createuser."""
+"""Commands that run the instance: demo, serve, migrate, createuser, worker."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 
 from milepost.cli import CommandError, setup_django
+from milepost.integrations.worker import add_worker_parser
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +58,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--superuser", action="store_true", help="also a Django admin superuser"
     )
     createuser.set_defaults(handler=run_createuser)
+
+    add_worker_parser(subparsers)  # milepost worker (in milepost.integrations.worker)
 
 
 def run_migrate(args: argparse.Namespace) -> int:

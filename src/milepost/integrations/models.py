@@ -14,6 +14,7 @@ import uuid
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -349,3 +350,105 @@ class FindingScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} at {self.scanned_at:%Y-%m-%d %H:%M}"
+
+
+# --- reminders, digests and the worker's daily jobs ----------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    REMINDER = "reminder", "Check-in reminder"
+    DIGEST = "digest", "Weekly team digest"
+    RECOMPUTE = "recompute", "Nightly recompute"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Gave up"
+    SKIPPED = "skipped", "Nothing to send"
+    INTERRUPTED = "interrupted", "Interrupted while sending (not sent again)"
+
+
+class NotificationLog(models.Model):
+    """One notification (or daily job) per organization, person, kind and period.
+
+    The row is the *claim*: it is inserted, with the message already rendered, before anything
+    is sent, and the unique constraint makes a second claim for the same period fail, so a
+    worker that restarts (or a second worker) never sends it twice. A failed attempt goes back
+    to ``pending`` with a later ``next_attempt_at`` until the period ends; a row left in
+    ``sending`` by a worker that died mid-send becomes ``interrupted`` and is not sent again
+    (it may have gone out). Jobs of the organization (the nightly recompute) have no user."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=NotificationKind.choices)
+    period_key = models.CharField(max_length=16)  # "2026-W47" (weekly) or "2026-11-22" (daily)
+    channel = models.CharField(max_length=8, blank=True)  # email | chat | "" (a job)
+    state = models.CharField(
+        max_length=12, choices=NotificationState.choices, default=NotificationState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    retry_until = models.DateTimeField()  # the end of the period: no attempt after it
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    body_chat = models.TextField(blank=True)
+    items = models.PositiveIntegerField(default=0)  # key results listed, rows changed, …
+    # A digest's view of the week (statuses, findings), compared by the next digest.
+    snapshot = models.JSONField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sending_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "kind", "period_key"],
+                condition=Q(user__isnull=False),
+                name="notification_once_per_period",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "kind", "period_key"],
+                condition=Q(user__isnull=True),
+                name="notification_job_once_per_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx"),
+            models.Index(
+                fields=["organization", "user", "kind", "-created_at"],
+                name="notification_user_kind_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.period_key} for {self.user_id or 'organization'} ({self.state})"
+
+
+class ChatWebhook(models.Model):
+    """A member's chat webhook for reminders and digests: an apprise URL (``slack://…``,
+    ``workflows://…`` for Microsoft Teams, ``mmosts://…``, ``json://…``), stored encrypted —
+    whoever has it can post to the channel."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    url = EncryptedTextField()
+    service = models.CharField(max_length=80)  # "Slack", shown instead of the URL
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization_id", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="chat_webhook_one_per_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} for {self.user_id}"

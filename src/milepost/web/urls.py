@@ -18,6 +18,7 @@ from milepost.web.views import (
     initiatives,
     integrations,
     key_results,
+    notifications,
     objectives,
     roadmap,
     work,
@@ -345,5 +346,19 @@ urlpatterns = [
         "key-results/<int:key_result_id>/data-source/token/",
         integrations.data_source_token,
         name="data-source-token",
+    ),
+]
+
+# Reminders and digests: a member's own settings, the organization's defaults.
+urlpatterns += [
+    path(
+        "settings/notifications/",
+        notifications.notification_preferences,
+        name="notification-preferences",
+    ),
+    path(
+        "settings/organization/notifications/",
+        notifications.notification_defaults,
+        name="notification-defaults",
     ),
 ]
