@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from milepost.cli import CommandError, setup_django
+
+if TYPE_CHECKING:  # the models load only after setup_django()
+    from milepost.accounts.models import User
+    from milepost.organizations.models import Organization
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +71,7 @@ def _help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _organization(slug: str):  # type: ignore[no-untyped-def]
+def _organization(slug: str) -> Organization:
     from milepost.organizations.models import Organization
 
     organization = Organization.objects.active().filter(slug=slug).first()
@@ -74,7 +80,7 @@ def _organization(slug: str):  # type: ignore[no-untyped-def]
     return organization
 
 
-def _user(email: str):  # type: ignore[no-untyped-def]
+def _user(email: str) -> User:
     from milepost.accounts.models import User
 
     user = User.objects.filter(email=email.strip().lower()).first()
@@ -123,8 +129,6 @@ def run_create(args: argparse.Namespace) -> int:
     except DomainError as exc:
         raise CommandError(exc.detail, exit_code=3) from exc
     print(secret)
-    import sys
-
     print(
         f"Token {token.pk} ({token.prefix}…) for {user.email} in {organization.slug}, role "
         f"{token.role}"

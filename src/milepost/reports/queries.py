@@ -27,7 +27,8 @@ from django.db.models import BooleanField, Case, QuerySet, Value, When
 
 from milepost.audit.models import AuditEvent
 from milepost.engine.explain import Explanation, Term
-from milepost.engine.results import Finding, PriorityResult
+from milepost.engine.results import Finding, OkrReport, PriorityResult
+from milepost.engine.roadmap import RoadmapReport
 from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective
 from milepost.okrs.querysets import objective_visibility_q
 from milepost.organizations.access import Actor
@@ -279,7 +280,9 @@ class RoadmapSchedule:
     error: str | None  # why there is no schedule (a dependency loop), else None
 
 
-def _evaluate(actor: Actor, cycle: Cycle | None, as_of: dt.date | None):  # type: ignore[no-untyped-def]
+def _evaluate(
+    actor: Actor, cycle: Cycle | None, as_of: dt.date | None
+) -> tuple[OkrReport, RoadmapReport]:
     from milepost.roadmap.engine_io import evaluate
 
     return evaluate(actor.organization, cycle=cycle, as_of=as_of)
