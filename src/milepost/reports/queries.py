@@ -241,7 +241,8 @@ def redact_explanation(explanation: Explanation, hidden: Collection[str]) -> Exp
     )
 
 
-def _finding_hidden(finding: Finding, hidden: Collection[str]) -> bool:
+def finding_hidden(finding: Finding, hidden: Collection[str]) -> bool:
+    """Whether the finding involves a hidden objective (or one of its key results)."""
     for obj in finding.objects:
         kind, _, key = obj.partition(":")
         if kind == "objective" and key in hidden:
@@ -249,6 +250,9 @@ def _finding_hidden(finding: Finding, hidden: Collection[str]) -> bool:
         if kind == "kr" and key.split("/", 1)[0] in hidden:
             return True
     return False
+
+
+_finding_hidden = finding_hidden  # the name other modules imported first
 
 
 # --- schedule, findings, priorities -----------------------------------------------------------
@@ -355,7 +359,7 @@ def plan_findings(
     about objectives the actor may not see are left out. A fixed number of queries."""
     _, roadmap = _evaluate(actor, cycle, as_of)
     hidden = hidden_objective_keys(actor)
-    return [f for f in roadmap.findings if not _finding_hidden(f, hidden)]
+    return [f for f in roadmap.findings if not finding_hidden(f, hidden)]
 
 
 @dataclass
@@ -449,6 +453,7 @@ __all__ = [
     "TreeNode",
     "alignment_tree",
     "audit_log",
+    "finding_hidden",
     "hidden_objective_keys",
     "plan_findings",
     "priority_ranking",
