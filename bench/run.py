@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.w6_seconds if args.w6_seconds is not None else 900 * args.scale,
                     ),
                 ),
+                ("W6 export/import", lambda: workloads.w6_export_import(fx)),
             ]
             for name, fn in steps:
                 t = time.perf_counter()
