@@ -13,8 +13,10 @@ from milepost.web.views import (
     cycle_reports,
     cycles,
     dashboard,
+    exports,
     health,
     home,
+    imports,
     initiatives,
     integrations,
     key_results,
@@ -348,6 +350,9 @@ urlpatterns = [
         name="data-source-token",
     ),
 ]
+
+# Downloads and uploads (CSV of every list, plan files, spreadsheet imports).
+urlpatterns += [*exports.urlpatterns, *imports.urlpatterns]
 
 # Reminders and digests: a member's own settings, the organization's defaults.
 urlpatterns += [
