@@ -530,3 +530,49 @@ def test_admin_emails_are_admins_and_owners_only(
 
     Membership.objects.filter(user=removed).update(archived_at=timezone.now())
     assert webhooks.admin_emails(org.pk) == ["admin@acme.test", "owner@acme.test"]
+
+
+def test_old_history_is_pruned(
+    org: Organization,
+    admin: Actor,
+    key_result: KeyResult,
+    server: LocalServer,
+    allowed: AllowedHost,
+) -> None:
+    from milepost.integrations.models import DataSource, DataSourceRun
+    from milepost.integrations.tasks import prune_history
+
+    now = timezone.now()
+    subscription = _subscribe(admin, server)
+    old = now - dt.timedelta(days=40)
+    for status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.PENDING):
+        WebhookDelivery.objects.create(
+            organization=org,
+            subscription=subscription,
+            event="cycle.closed",
+            body="{}",
+            status=status,
+            created_at=old,
+            retry_until=old,
+        )
+    recent = WebhookDelivery.objects.create(
+        organization=org,
+        subscription=subscription,
+        event="cycle.closed",
+        body="{}",
+        status=DeliveryStatus.DELIVERED,
+        created_at=now - dt.timedelta(days=2),
+        retry_until=now,
+    )
+    source = DataSource.objects.create(organization=org, key_result=key_result, kind="sql")
+    for days in (100, 10):
+        DataSourceRun.objects.create(
+            organization=org,
+            data_source=source,
+            started_at=now - dt.timedelta(days=days),
+            finished_at=now - dt.timedelta(days=days),
+        )
+    assert prune_history(now) == 3  # two finished deliveries and the 100-day-old run
+    assert WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).count() == 1
+    assert WebhookDelivery.objects.filter(pk=recent.pk).exists()
+    assert DataSourceRun.objects.count() == 1

@@ -23,7 +23,12 @@ from django.tasks import task
 from django.utils import timezone
 
 from milepost.integrations import datasources, findings, webhooks
-from milepost.integrations.models import DataSource, WebhookDelivery
+from milepost.integrations.models import (
+    DataSource,
+    DataSourceRun,
+    DeliveryStatus,
+    WebhookDelivery,
+)
 from milepost.organizations.models import Organization
 
 log = logging.getLogger(__name__)
@@ -31,6 +36,12 @@ log = logging.getLogger(__name__)
 DATA_SOURCES_PER_PASS = 50
 DELIVERIES_PER_PASS = 200
 FINDING_SCANS_PER_PASS = 20
+# History kept: data-source runs 90 days, finished webhook deliveries 30 days (checked at most
+# once an hour per worker process).
+RUNS_KEPT = dt.timedelta(days=90)
+DELIVERIES_KEPT = dt.timedelta(days=30)
+PRUNE_EVERY = dt.timedelta(hours=1)
+_last_pruned: dt.datetime | None = None
 
 
 @dataclass
@@ -43,6 +54,7 @@ class WorkSummary:
     deliveries_delivered: int = 0
     findings_scanned: int = 0
     findings_raised: int = 0
+    pruned: int = 0  # old runs and deliveries deleted
     errors: int = 0  # unexpected exceptions (logged), not ordinary failures
 
     @property
@@ -96,15 +108,40 @@ def _scan_findings(now: dt.datetime, summary: WorkSummary) -> None:
         summary.findings_scanned += 1
 
 
+def prune_history(now: dt.datetime) -> int:
+    """Delete data-source runs older than `RUNS_KEPT` and finished webhook deliveries older
+    than `DELIVERIES_KEPT`; how many rows went."""
+    runs, _ = DataSourceRun.objects.filter(started_at__lt=now - RUNS_KEPT).delete()
+    deliveries, _ = (
+        WebhookDelivery.objects.filter(created_at__lt=now - DELIVERIES_KEPT)
+        .exclude(status=DeliveryStatus.PENDING)
+        .delete()
+    )
+    return runs + deliveries
+
+
+def _prune(now: dt.datetime, summary: WorkSummary) -> None:
+    global _last_pruned
+    if _last_pruned is not None and now - _last_pruned < PRUNE_EVERY:
+        return
+    _last_pruned = now
+    try:
+        summary.pruned = prune_history(now)
+    except Exception:
+        summary.errors += 1
+        log.exception("pruning integration history failed")
+
+
 def run_due_work(now: dt.datetime | None = None) -> WorkSummary:
     """Run what is due at `now` (default: the current time): data sources, webhook
-    deliveries, and the daily ``finding.raised`` comparison. Deliveries of events emitted by
-    this pass's check-ins go out on the next pass."""
+    deliveries, the daily ``finding.raised`` comparison, and (hourly) pruning of old history.
+    Deliveries of events emitted by this pass's check-ins go out on the next pass."""
     now = now or timezone.now()
     summary = WorkSummary()
     _run_sources(now, summary)
     _scan_findings(now, summary)
     _send_deliveries(now, summary)
+    _prune(now, summary)
     return summary
 
 
