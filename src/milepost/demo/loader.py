@@ -45,6 +45,7 @@ from milepost.demo.specs import InitiativeSpec, KRSpec, ObjectiveSpec
 from milepost.demo.story import MilestonePlan, Point, active_series, closed_series
 from milepost.engine.okr import evaluate_okrs
 from milepost.engine.score import score
+from milepost.okrs.cycles import build_baseline
 from milepost.okrs.engine_io import load_okr_plan, recompute_organization
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective, Retrospective
 from milepost.okrs.services import update_key_result, update_objective
@@ -174,6 +175,8 @@ class _Builder:
         self.checkins(organization)
         self.say("tasks and time entries")
         self.work(organization)
+        self.say("the active cycle's baseline (the plan as agreed at activation)")
+        self.baseline()
         self.say("a few edits through the services (the history of changes)")
         self.edits(organization)
         self.say("progress and status from the engine")
@@ -638,6 +641,16 @@ class _Builder:
                 )
             )
         return entries
+
+    def baseline(self) -> None:
+        """The active cycle's plan as agreed when it started, before the edits below: those
+        show as changes from the baseline."""
+        cycle = self.current_cycle
+        cycle.baseline = {
+            **build_baseline(cycle),
+            "recorded_at": self.at(self.start, 9).isoformat(),
+        }
+        cycle.save(update_fields=["baseline"])
 
     def edits(self, organization: Organization) -> None:
         """Re-wordings, a changed target and a slipped date, made by their owners through the
