@@ -57,7 +57,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email.split("@")[0]
 
 
-TOKEN_PREFIX = "mp_"
+TOKEN_PREFIX = "mp_"  # noqa: S105 - the public prefix of every token, not a secret
 
 
 def hash_token(raw: str) -> str:
