@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import smtplib
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from milepost.integrations.models import (
     NotificationState,
 )
 from milepost.integrations.reminders import run_notifications
-from milepost.okrs.models import Cycle, KeyResult, Objective
+from milepost.okrs.models import KeyResult, Objective
 from milepost.organizations.models import Membership, Organization, Role
 from tests import factories
 from tests.integrations.conftest import LocalServer, Reply
@@ -348,7 +347,7 @@ def test_two_workers_claiming_the_same_reminder_send_it_once(
 
 
 @pytest.fixture
-def flaky_smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def flaky_smtp(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Email fails while the list holds a positive count (one failure per attempt)."""
     failures = [0]
     real_send = EmailMultiAlternatives.send
@@ -360,7 +359,7 @@ def flaky_smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         return real_send(self, *args, **kwargs)
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", send)
-    yield failures
+    return failures
 
 
 def test_a_failed_send_is_retried_later_in_the_same_period(
@@ -507,7 +506,7 @@ def test_each_organization_on_its_own_calendar(
     assert sorted(m.to[0] for m in mail.outbox[1:]) == ["ana@acme.test", "zoe@globex.test"]
 
 
-# --- the nightly recompute -------------------------------------------------------------------------
+# --- the nightly recompute -----------------------------------------------------------------------
 
 
 def test_nightly_recompute_runs_once_per_organization_and_local_day(

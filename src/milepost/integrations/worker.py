@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -134,9 +134,17 @@ class _Stopper:
             flush=True,
         )
 
-    def install(self) -> None:
-        signal.signal(signal.SIGTERM, self)
-        signal.signal(signal.SIGINT, self)
+    def install(self) -> dict[int, Any]:
+        """Handle SIGTERM and SIGINT; the handlers they had (for `restore`)."""
+        previous: dict[int, Any] = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+        for s in previous:
+            signal.signal(s, self)
+        return previous
+
+    @staticmethod
+    def restore(previous: dict[int, Any]) -> None:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
     def sleep(self, seconds: float) -> None:
         """Sleep up to `seconds`, waking early when asked to stop."""
@@ -157,27 +165,27 @@ def run_worker(args: argparse.Namespace) -> int:
     # The database tasks worker logs "Starting worker …" at INFO on every pass.
     logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
     stopper = _Stopper()
-    stopper.install()
-    if not args.once:
+    previous = stopper.install()
+    try:
+        if args.once:
+            report = run_pass(1)
+            print(report.line(), flush=True)
+            return 1 if report.errors else 0
         print(
             f"milepost worker: a pass every {args.interval:g} s (Ctrl+C or SIGTERM to stop)",
             flush=True,
         )
-    number = 0
-    while True:
-        number += 1
-        close_old_connections()  # a long-running process: drop connections the server closed
-        report = run_pass(number)
-        print(report.line(), flush=True)
-        if args.once:
-            return 1 if report.errors else 0
-        if stopper.stopping:
-            break
-        stopper.sleep(args.interval)
-        if stopper.stopping:
-            break
-    print(f"milepost worker: stopped after {number} pass{'es' if number != 1 else ''}", flush=True)
-    return 0
+        number = 0
+        while not stopper.stopping:
+            number += 1
+            close_old_connections()  # long-running: drop connections the server closed
+            print(run_pass(number).line(), flush=True)
+            stopper.sleep(args.interval)
+        passes = f"{number} pass{'es' if number != 1 else ''}"
+        print(f"milepost worker: stopped after {passes}", flush=True)
+        return 0
+    finally:
+        stopper.restore(previous)
 
 
 def add_worker_parser(subparsers: SubParsers) -> None:
