@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.http.response import HttpResponseBase
 from django.test import Client
 from django.urls import reverse
 
@@ -29,9 +30,9 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 INLINE_STYLE = re.compile(r"\sstyle=|<style", re.IGNORECASE)
 
 
-def _html(response: object) -> str:
-    assert response.status_code == 200, response.status_code  # type: ignore[attr-defined]
-    html = response.content.decode()  # type: ignore[attr-defined]
+def _html(response: HttpResponseBase) -> str:
+    assert response.status_code == 200, response.status_code
+    html: str = response.content.decode()  # type: ignore[attr-defined]
     assert not INLINE_SCRIPT.search(html), "inline script"
     assert not INLINE_STYLE.search(html), "inline style"
     return html
