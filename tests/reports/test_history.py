@@ -26,6 +26,7 @@ from milepost.reports.history import (
     roadmap_as_of,
 )
 from milepost.reports.queries import alignment_tree
+from milepost.reports.timeline import build_timeline
 from milepost.roadmap import services as roadmap_services
 from milepost.roadmap.engine_io import load_plan
 from milepost.roadmap.models import InitiativeKeyResult
@@ -261,3 +262,17 @@ def test_baseline_against_what_happened(
     assert (leads.score_vs_baseline, leads.score_vs_current) == ("partial", "achieved")
     assert rows["Gone"].current_target is None
     assert baseline_comparison(admin, factories.make_cycle(org, "never")) == []
+
+
+def test_a_cycle_created_later_is_empty_on_earlier_days(admin: Actor, today: date) -> None:
+    cycle = services.create_cycle(
+        actor=admin, key="new", name="New", start_date=today, end_date=today + timedelta(days=30)
+    )
+    yesterday = today - timedelta(days=1)
+    assert alignment_tree_as_of(admin, cycle, yesterday) == []
+    past = roadmap_as_of(admin, cycle, yesterday)
+    assert past.plan.objectives == ()
+    timeline = build_timeline(
+        past.plan, past.roadmap.schedule, past.roadmap.findings, today=yesterday
+    )
+    assert not timeline.groups

@@ -244,8 +244,12 @@ def okr_as_of(actor: Actor, cycle: Cycle, day: dt.date) -> PastOkr:
         for pk, p in sorted(link_state.items())
         if (p.existed or pk in removed_ids) and not p.archived
     ]
+    # Only the key results that objectives are aligned to matter for the descendants.
     kr_objective = dict(
-        KeyResult.objects.filter(organization_id=org_id).values_list("pk", "objective_id")
+        KeyResult.objects.filter(
+            organization_id=org_id,
+            pk__in=sorted({a.parent_key_result_id for a in links if a.parent_key_result_id}),
+        ).values_list("pk", "objective_id")
     )
     roots = set(
         Objective.objects.filter(organization_id=org_id, cycle=cycle).values_list("pk", flat=True)
