@@ -173,6 +173,15 @@ class _Restorer:
                 row = {**row, "slug": self.slug}
             current = model._default_manager.filter(slug=row["slug"]).first()
             if current is not None:  # an empty organization waiting for its data
+                restored = self._instance(model, row, old)
+                fields = [
+                    f.attname
+                    for f in model._meta.concrete_fields
+                    if f.attname not in ("id", "slug", "created_at")
+                ]
+                model._default_manager.filter(pk=current.pk).update(
+                    **{name: getattr(restored, name) for name in fields}
+                )
                 self.ids[label][old] = current.pk
                 self.organization_ids.append(current.pk)
                 self.original_slugs[current.pk] = original
@@ -258,6 +267,10 @@ class _Restorer:
             values[f.attname] = None if raw is None else f.to_python(raw)
         if label == "audit.auditevent" and not self.keep_ids:
             values["target_id"] = self._audit_target(row)
+        if label == "work.task" and not self.keep_ids and not values.get("key"):
+            # A task without a key is `task-<id>` in plan files; with a new id it keeps that
+            # name as its key, so plans exported before the restore still find it.
+            values["key"] = f"task-{old}"
         instance = model(**values)
         instance._backup_old_id = old  # type: ignore[attr-defined]
         return instance
@@ -330,14 +343,20 @@ def _database_is_empty() -> bool:
     return not Organization._default_manager.exists() and not User._default_manager.exists()
 
 
-def restore(source: str | Path, *, organization_slug: str | None = None) -> RestoreResult:
+def restore(
+    source: str | Path,
+    *,
+    organization_slug: str | None = None,
+    as_slug: str | None = None,
+) -> RestoreResult:
     """Restore a backup (checked with `read_manifest` first; nothing is written if it does
     not match).
 
-    * An instance backup into an empty database (no organization, no user): everything, ids
-      kept. With ``organization_slug``: only that organization, into this database.
-    * A one-organization backup: into this database, as ``organization_slug`` (default: its
-      own slug), which must be free or name an organization with nothing in it.
+    * A whole-instance backup, with neither ``organization_slug`` nor ``as_slug``: into an
+      empty database (no organization, no user), everything, ids kept.
+    * One organization: ``organization_slug`` picks it (default: the backup's only one), and
+      it is restored into this database as ``as_slug`` (default: its own slug), which must be
+      free or name an organization with nothing in it.
 
     Raises `BackupError` when the target is not empty or the restored data does not match
     the backup (counts per table, and each organization's plan export); then nothing is
@@ -346,7 +365,7 @@ def restore(source: str | Path, *, organization_slug: str | None = None) -> Rest
     manifest = read_manifest(source)
     archive = Archive(Path(source))
     instance_backup = manifest.organization is None
-    if instance_backup and organization_slug is None:
+    if instance_backup and organization_slug is None and as_slug is None:
         if not _database_is_empty():
             raise BackupError(
                 "the database is not empty: restore a whole instance into a new database "
@@ -354,12 +373,17 @@ def restore(source: str | Path, *, organization_slug: str | None = None) -> Rest
             )
         keep_ids, only, slug = True, None, None
     else:
-        only = organization_slug if instance_backup else manifest.organization
-        slug = organization_slug or manifest.organization
+        only = organization_slug or manifest.organization
+        if only is None:
+            raise BackupError(
+                f"the backup holds {len(manifest.organizations)} organizations: name the one "
+                "to restore with --org"
+            )
+        if only not in manifest.organizations:
+            raise BackupError(f"the backup holds no organization {only!r}")
+        slug = as_slug or only
         keep_ids = False
         _require_empty_organization(slug)
-        if instance_backup and only not in manifest.organizations:
-            raise BackupError(f"the backup holds no organization {only!r}")
     restorer = _Restorer(archive, manifest, keep_ids=keep_ids, only=only, slug=slug)
     before = _instance_counts()
     try:

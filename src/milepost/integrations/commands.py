@@ -42,7 +42,7 @@ def _restore(args: argparse.Namespace) -> int:
     from milepost.integrations.backup import BackupError, restore
 
     try:
-        result = restore(args.source, organization_slug=args.org)
+        result = restore(args.source, organization_slug=args.org, as_slug=args.as_slug)
     except BackupError as exc:
         raise CommandError(str(exc), exit_code=3) from None
     where = ", ".join(result.organizations) or "(no organization)"
@@ -78,12 +78,22 @@ def _add_restore(subparsers: SubParsers) -> None:
         help="restore a backup into an empty database or organization",
         description="Verify the backup's checksums (refusing, with nothing written, on any "
         "mismatch), then restore it in one transaction: a whole-instance backup into an empty "
-        "database (ids kept), or one organization (--org SLUG: the slug to restore it as, "
-        "new or empty; from a whole-instance backup, the organization to take) into this "
-        "database. Counts and plans are checked before committing.",
+        "database (ids kept), or one organization into this database (new ids), under its own "
+        "slug or --as NEWSLUG (which must be free or an empty organization). Counts and plans "
+        "are checked before committing.",
     )
     parser.add_argument("source", metavar="IN", help="backup directory or .zip file")
-    parser.add_argument("--org", metavar="SLUG", help="restore one organization as SLUG")
+    parser.add_argument(
+        "--org",
+        metavar="SLUG",
+        help="restore only this organization (default for a one-organization backup: its own)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_slug",
+        metavar="NEWSLUG",
+        help="restore the organization under this slug instead of its own",
+    )
     parser.set_defaults(handler=_restore)
 
 
