@@ -12,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 VENDOR := src/milepost/web/static/vendor/.copied
 PG_URL ?= postgres://postgres@127.0.0.1:5432/milepost
 
-.PHONY: help demo test test-sqlite test-postgres test-e2e lint format serve install static bench bench-quick sbom audit load crash clean
+.PHONY: help demo test test-sqlite test-postgres test-e2e lint format serve install static bench bench-quick sbom audit security load crash clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,17 @@ sbom: install ## Software bill of materials (CycloneDX JSON) in var/sbom.json
 	@mkdir -p var
 	$(VENV)/bin/cyclonedx-py environment $(VENV) --output-format JSON --output-file var/sbom.json
 	@echo "SBOM written to var/sbom.json"
+
+security: install ## Static security (ruff S, bandit) and known vulnerabilities in runtime deps
+	$(VENV)/bin/ruff check --select S src bench/load scripts
+	$(VENV)/bin/bandit -r src -q --severity-level medium --confidence-level medium
+	$(VENV)/bin/python scripts/dependency_audit.py
+
+load: install ## Load test: 50 users, 2 min, production server on PostgreSQL, demo data (bench/results)
+	$(VENV)/bin/python -m bench.load.run_load --users 50 --duration $(or $(LOAD_SECONDS),120) --pg $(dir $(PG_URL))
+
+crash: install ## Crash safety: SIGKILL a server worker during a check-in load on PostgreSQL
+	$(VENV)/bin/python -m bench.load.crash_test --duration $(or $(CRASH_SECONDS),25) --pg $(dir $(PG_URL))
 
 bench-quick: install ## Every benchmark at a tenth of full size (PostgreSQL)
 	$(VENV)/bin/python -m bench.run --scale 0.1
