@@ -93,7 +93,7 @@ PINNED_WARM: dict[str, int] = {
     "initiative-panel": 6,
     "health": 6,
     "priorities": 6,
-    "settings": 3,
+    "settings": 5,  # + the reminders card: membership with its chat webhook, latest sent
     "tokens": 4,
     "teams": 5,
     "cycles": 4,

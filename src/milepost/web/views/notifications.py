@@ -7,14 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from milepost.errors import DomainError, NotFound
+from milepost.integrations.models import ChatWebhook
 from milepost.integrations.notifications import (
     CHANNEL_LABELS,
     WEEKDAY_NAMES,
-    chat_webhook_for,
     effective_preference,
     recent_notifications,
     update_notification_defaults,
@@ -28,15 +29,23 @@ from milepost.web.forms_notifications import NotificationDefaultsForm, Notificat
 from milepost.web.htmx import render_page, safe_next
 
 
-def _membership(actor: Actor) -> Membership:
+def _membership(actor: Actor) -> tuple[Membership, str]:
+    """The actor's membership and their chat webhook's service ("" if none): one query."""
     if actor.user is None:
         raise NotFound("No user.")
-    membership = Membership.objects.filter(
-        organization_id=actor.organization_id, user=actor.user, archived_at__isnull=True
-    ).first()
+    service = ChatWebhook.objects.filter(
+        organization_id=OuterRef("organization_id"), user_id=OuterRef("user_id")
+    ).values("service")[:1]
+    membership = (
+        Membership.objects.filter(
+            organization_id=actor.organization_id, user=actor.user, archived_at__isnull=True
+        )
+        .annotate(chat_service=Subquery(service))
+        .first()
+    )
     if membership is None:
         raise NotFound("Organization not found.")
-    return membership
+    return membership, str(getattr(membership, "chat_service", None) or "")
 
 
 def preferences_context(
@@ -44,15 +53,17 @@ def preferences_context(
 ) -> dict[str, Any]:
     """What the preferences card shows: the form, what applies now, the chat webhook's
     service (never its URL) and the latest reminders and digests."""
-    membership = _membership(actor)
+    membership, webhook_service = _membership(actor)
     organization = actor.organization
-    webhook = chat_webhook_for(actor.organization_id, membership.user_id)
     if form is None:
         form = NotificationPreferencesForm(
-            data, membership=membership, organization=organization, has_webhook=webhook is not None
+            data,
+            membership=membership,
+            organization=organization,
+            has_webhook=bool(webhook_service),
         )
     preference = effective_preference(membership, organization)
-    chat_without_webhook = preference.channel == "chat" and webhook is None
+    chat_without_webhook = preference.channel == "chat" and not webhook_service
     return {
         "notification_form": form,
         "preference": preference,
@@ -60,7 +71,7 @@ def preferences_context(
         if chat_without_webhook
         else CHANNEL_LABELS[preference.channel],
         "weekday_label": WEEKDAY_NAMES[preference.weekday],
-        "webhook_service": webhook.service if webhook is not None else "",
+        "webhook_service": webhook_service,
         "recent": recent_notifications(actor.organization_id, membership.user_id),
     }
 
