@@ -149,6 +149,16 @@ RULES: dict[str, str] = {
     "web:data-source-token": "object",
     "web:notification-preferences": "page",
     "web:notification-defaults": "page",
+    "web:export-objectives": "page",
+    "web:export-key-results": "page",
+    "web:export-checkins": "page",
+    "web:export-initiatives": "page",
+    "web:export-tasks": "page",
+    "web:plan-export": "page",
+    "web:plan-import": "page",
+    "web:csv-import": "page",
+    "web:csv-template-key-results": "page",
+    "web:csv-template-check-ins": "page",
 }
 KINDS = {"object", "page", "account", "public"}
 HTMX = {"HX-Request": "true"}
@@ -194,7 +204,8 @@ class Sweep:
         self.requests += 1
         call = getattr(self.client, method)
         response = call(url, data or {}, headers=headers or {})
-        body = response.content.decode(errors="replace").lower()
+        raw = b"".join(response.streaming_content) if response.streaming else response.content
+        body = raw.decode(errors="replace").lower()
         leaked = [s for s in self.secrets if s.lower() in body]
         if leaked:
             self.failures.append(f"{method.upper()} {url} {data or ''}: shows {leaked}")
@@ -222,7 +233,7 @@ class Sweep:
 
     def tampered_forms(self, url: str) -> None:
         page = self.client.get(url)
-        if page.status_code != 200:
+        if page.status_code != 200 or page.streaming:  # a download has no forms
             return
         refs = reference_values(self.a)
         for form in forms_of(page.content.decode(), url):

@@ -277,5 +277,16 @@ urlpatterns = [
     path("export/initiatives.csv", initiatives_csv, name="export-initiatives"),
     path("export/tasks.csv", tasks_csv, name="export-tasks"),
     path("export/plan/", plan_export, name="plan-export"),
-    path("data/templates/<str:kind>.csv", csv_template, name="csv-template"),
+    path(
+        "data/templates/key-results.csv",
+        csv_template,
+        {"kind": "key-results"},
+        name="csv-template-key-results",
+    ),
+    path(
+        "data/templates/check-ins.csv",
+        csv_template,
+        {"kind": "check-ins"},
+        name="csv-template-check-ins",
+    ),
 ]
