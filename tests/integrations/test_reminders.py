@@ -551,3 +551,26 @@ def test_a_failing_recompute_is_retried_and_does_not_stop_reminders(
     row.refresh_from_db()
     assert row.state == NotificationState.SENT
     assert calls == [org.pk]
+
+
+def test_one_persons_broken_reminder_does_not_stop_the_others(
+    org: Organization, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bob = factories.make_member(org, Role.MEMBER, "bob@acme.test")
+    factories.make_key_result(world["objective"], "nps", owner=bob)
+    real = reminders.key_results_due
+
+    def broken_for_ana(actor: Any, now: dt.datetime) -> list[KeyResult]:
+        if actor.user == world["ana"]:
+            raise ValueError("bad data")
+        return real(actor, now)
+
+    monkeypatch.setattr(reminders, "key_results_due", broken_for_ana)
+    summary = run_notifications(at(MONDAY, 10))
+    assert summary.errors == 1
+    assert [m.to for m in mail.outbox] == [["bob@acme.test"]]
+    row = NotificationLog.objects.get(kind="reminder", user=world["ana"])
+    assert row.state == NotificationState.FAILED
+    assert "bad data" in row.last_error
+    run_notifications(at(MONDAY, 11))  # recorded: not tried again on every pass
+    assert run_notifications(at(MONDAY, 12)).errors == 0

@@ -29,7 +29,6 @@ from django.urls import reverse
 
 from milepost.audit.models import AuditEvent
 from milepost.engine.results import Finding
-from milepost.integrations import notifications
 from milepost.integrations.findings import fingerprint
 from milepost.integrations.models import NotificationKind, NotificationLog, NotificationState
 from milepost.integrations.notifications import Message
@@ -37,6 +36,7 @@ from milepost.integrations.reminders import (
     OPEN_OBJECTIVE,
     Recipient,
     absolute_url,
+    claim_or_record_failure,
     markdown_escape,
     organization_zone,
     preferences_url,
@@ -334,30 +334,21 @@ def claim_digests(
         period_key=period,
         only_users=list(led),
     ):
-        user = recipient.membership.user
-        digest = build_digest(recipient, led[user.pk], findings, period=period, now=now)
-        if digest.empty:
-            if notifications.claim(
-                organization=organization,
-                user=user,
-                kind=NotificationKind.DIGEST,
-                period_key=period,
-                retry_until=until,
-                now=now,
-                state=NotificationState.SKIPPED,
-            ):
-                summary.nothing_to_send += 1
-            continue
-        claimed = notifications.claim(
-            organization=organization,
-            user=user,
+
+        def prepare(recipient: Recipient = recipient) -> tuple[Message | None, int, Any]:
+            teams = led[recipient.membership.user_id]
+            digest = build_digest(recipient, teams, findings, period=period, now=now)
+            if digest.empty:
+                return None, 0, None
+            message = digest_message(recipient, digest, period)
+            return message, len(digest.key_results), digest.snapshot
+
+        claim_or_record_failure(
+            recipient,
             kind=NotificationKind.DIGEST,
-            period_key=period,
-            retry_until=until,
+            period=period,
+            until=until,
             now=now,
-            channel=recipient.channel,
-            message=digest_message(recipient, digest, period),
-            items=len(digest.key_results),
-            snapshot=digest.snapshot,
+            prepare=prepare,
+            summary=summary,
         )
-        summary.digests_claimed += int(claimed is not None)

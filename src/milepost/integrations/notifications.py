@@ -374,6 +374,7 @@ def claim(
     items: int = 0,
     snapshot: Any = None,
     state: str = NotificationState.PENDING,
+    error: str = "",
 ) -> NotificationLog | None:
     """Record that this notification (or job) is taken for its period, before any sending;
     None if it already was (by this worker earlier, or by another). Runs in its own
@@ -395,6 +396,7 @@ def claim(
         body_chat=message.chat if message else "",
         items=items,
         snapshot=snapshot,
+        last_error=error[:2000],
         created_at=now,
     )
     try:

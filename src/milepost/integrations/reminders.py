@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -307,6 +307,53 @@ class NotificationSummary:
         return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in asdict(self).items() if v)
 
 
+def claim_or_record_failure(
+    recipient: Recipient,
+    *,
+    kind: str,
+    period: str,
+    until: dt.datetime,
+    now: dt.datetime,
+    prepare: Callable[[], tuple[Message | None, int, Any]],
+    summary: NotificationSummary,
+) -> None:
+    """Claim `recipient`'s `kind` notification for `period` with what `prepare` returns
+    (message, items, snapshot; no message: nothing to send). If preparing it fails, the
+    failure is logged and recorded as a failed row, so one person's problem neither stops
+    the others nor comes back on every pass."""
+    organization = recipient.actor.organization
+    user = recipient.membership.user
+    common: dict[str, Any] = {
+        "organization": organization,
+        "user": user,
+        "kind": kind,
+        "period_key": period,
+        "retry_until": until,
+        "now": now,
+    }
+    try:
+        message, items, snapshot = prepare()
+    except Exception as exc:
+        summary.errors += 1
+        log.exception("preparing the %s of user %s failed", kind, user.pk)
+        notifications.claim(
+            **common, state=NotificationState.FAILED, error=f"could not be prepared: {exc}"
+        )
+        return
+    if message is None:
+        if notifications.claim(**common, state=NotificationState.SKIPPED):
+            summary.nothing_to_send += 1
+        return
+    claimed = notifications.claim(
+        **common, channel=recipient.channel, message=message, items=items, snapshot=snapshot
+    )
+    if claimed is not None:
+        if kind == NotificationKind.DIGEST:
+            summary.digests_claimed += 1
+        else:
+            summary.reminders_claimed += 1
+
+
 def _claim_reminders(
     organization: Organization, local: dt.datetime, now: dt.datetime, summary: NotificationSummary
 ) -> None:
@@ -316,32 +363,20 @@ def _claim_reminders(
     for recipient in recipients_due(
         organization, kind=NotificationKind.REMINDER, weekday=day.weekday(), period_key=period
     ):
-        due = key_results_due(recipient.actor, now)
-        user = recipient.membership.user
-        if not due:
-            if notifications.claim(
-                organization=organization,
-                user=user,
-                kind=NotificationKind.REMINDER,
-                period_key=period,
-                retry_until=until,
-                now=now,
-                state=NotificationState.SKIPPED,
-            ):
-                summary.nothing_to_send += 1
-            continue
-        claimed = notifications.claim(
-            organization=organization,
-            user=user,
+
+        def prepare(recipient: Recipient = recipient) -> tuple[Message | None, int, Any]:
+            due = key_results_due(recipient.actor, now)
+            return (reminder_message(recipient, due) if due else None), len(due), None
+
+        claim_or_record_failure(
+            recipient,
             kind=NotificationKind.REMINDER,
-            period_key=period,
-            retry_until=until,
+            period=period,
+            until=until,
             now=now,
-            channel=recipient.channel,
-            message=reminder_message(recipient, due),
-            items=len(due),
+            prepare=prepare,
+            summary=summary,
         )
-        summary.reminders_claimed += int(claimed is not None)
 
 
 # --- the nightly recompute ------------------------------------------------------------------------
@@ -349,6 +384,15 @@ def _claim_reminders(
 
 def _claim_recompute(organization: Organization, local: dt.datetime, now: dt.datetime) -> None:
     day = local.date()
+    # Looked up first: on all but one pass a day the row exists, and a refused insert costs
+    # more (and an error line in PostgreSQL's log).
+    if NotificationLog.objects.filter(
+        organization=organization,
+        kind=NotificationKind.RECOMPUTE,
+        period_key=day.isoformat(),
+        user__isnull=True,
+    ).exists():
+        return
     notifications.claim(
         organization=organization,
         kind=NotificationKind.RECOMPUTE,
