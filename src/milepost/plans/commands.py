@@ -222,7 +222,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``plan`` command group to the ``milepost`` parser."""
     plan = subparsers.add_parser(
         "plan",
-        help="plan files: report, check (and import/export)",
+        help="plan files: report, check, import, export",
         description="Work with plan files: an organization's teams, cycles, objectives, key "
         "results and initiatives in YAML or JSON (see docs/plan-format.md).",
     )
