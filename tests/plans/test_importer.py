@@ -386,3 +386,16 @@ def test_what_the_database_cannot_hold_is_reported_as_warnings() -> None:
         "objectives[0].key_results[0].window_start",
         "initiatives[0].logged_hours",
     }
+
+
+def test_a_bare_engine_plan_imports_too() -> None:
+    from milepost.plans.importer import import_plan
+    from milepost.plans.planfile import parse_plan_text
+
+    plan = parse_plan_text(SMALL_PLAN).plan
+
+    result = import_plan(actor_or_none=None, document=plan, organization_slug="bare")
+
+    assert result.applied, errors(result)
+    assert Objective.objects.get(organization__slug="bare", key="grow").description == ""
+    assert Task.objects.filter(organization__slug="bare").count() == 0  # tasks live in documents

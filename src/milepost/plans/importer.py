@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from django.db import transaction
 
+from milepost.engine.model import Plan
 from milepost.errors import DomainError, NotFound, PermissionDenied
 from milepost.okrs.engine_io import recompute_organization
 from milepost.organizations.access import Actor, system_actor
@@ -135,13 +136,13 @@ def _run(ctx: ImportContext, document: PlanDocument) -> None:
 def import_plan(
     *,
     actor_or_none: Actor | None,
-    document: PlanDocument,
+    document: PlanDocument | Plan,
     organization_slug: str,
     dry_run: bool = False,
     source: Mapping[str, Any] | None = None,
 ) -> ImportResult:
-    """Import a plan document into the organization `organization_slug` (see the module
-    docstring for the rules).
+    """Import a plan document (or a bare engine `Plan`) into the organization
+    `organization_slug` (see the module docstring for the rules).
 
     ``actor_or_none``: the person importing (an admin of that very organization; `NotFound`
     for another organization, `PermissionDenied` below admin), or None for the command line,
@@ -153,6 +154,8 @@ def import_plan(
     created/updated/removed/unchanged items per kind. ``result.applied`` says whether the
     changes were committed (no error and not a dry run).
     """
+    if isinstance(document, Plan):  # a bare engine plan: no descriptions, notes or tasks
+        document = PlanDocument(plan=document)
     result = ImportResult(organization_slug=organization_slug, dry_run=dry_run)
     locator = FileLocator(source if source is not None else canonical_data(document))
     try:
