@@ -105,7 +105,7 @@ def test_first_digest_reports_the_weeks_status_changes_findings_and_stale_key_re
     # Another team's key results are not in Lea's digest.
     assert "Sign-ups up" not in body
     html = digest.alternatives[0].content
-    assert "Status changes since the last 7 days" in html
+    assert "Status changes in the last 7 days" in html
     row = NotificationLog.objects.get(kind=NotificationKind.DIGEST, user=team_world["lea"])
     assert row.period_key == week_key(now.date())
     snapshot: dict[str, Any] = row.snapshot or {}

@@ -230,7 +230,7 @@ def test_profile_page_shows_the_reminder_card_and_saves_it(
     assert response["Location"] == reverse("web:settings-profile")
     page = member_client.get(reverse("web:settings-profile")).content.decode()
     assert "Reminder settings saved." in page
-    assert "<strong>Chat</strong> on <strong>Wednesday</strong>s" in page
+    assert "<strong>Chat</strong> on <strong>Wednesdays</strong>" in page
     assert "chat webhook: JSON" in page
     assert "s3cret" not in page  # the URL is never shown again
 

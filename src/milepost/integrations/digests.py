@@ -92,7 +92,7 @@ class Digest:
     new_findings: list[Finding]
     stale: list[tuple[KeyResult | None, Finding]]
     snapshot: dict[str, Any]
-    since: str  # "your digest of 2026-W46" / "the last 7 days"
+    since: str  # "since your digest of 2026-W46" / "in the last 7 days"
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -168,11 +168,11 @@ def build_digest(
         raw = previous.snapshot.get("statuses") or {}
         old_statuses = {int(k): str(v) for k, v in raw.items()}
         old_findings = {str(f) for f in previous.snapshot.get("findings") or []}
-        since = f"your digest of {previous.period_key}"
+        since = f"since your digest of {previous.period_key}"
     else:
         old_statuses = _statuses_a_week_ago(organization, key_results, now)
         old_findings = None
-        since = "the last 7 days"
+        since = "in the last 7 days"
     changes = [
         (kr, old_statuses[kr.pk], kr.status)
         for kr in key_results
@@ -283,7 +283,7 @@ def digest_message(recipient: Recipient, digest: Digest, period: str) -> Message
             f"{context['total']} key results: "
             + ", ".join(f"{n} {label.lower()}" for label, n in context["counts"])
         )
-    lines += ["", f"**Status changes** since {digest.since}:"]
+    lines += ["", f"**Status changes** {digest.since}:"]
     lines += [
         f"- [{markdown_escape(c['title'])}]({c['url']}): {c['from'].lower()} → "
         f"{c['to'].lower()} ({c['progress']})"

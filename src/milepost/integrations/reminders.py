@@ -220,6 +220,12 @@ def key_results_due(actor: Actor, now: dt.datetime) -> list[KeyResult]:
     )
 
 
+def _with_unit(value: str, unit: str) -> str:
+    if not unit:
+        return value
+    return f"{value}{unit}" if unit in {"%", "‰"} else f"{value} {unit}"
+
+
 def _kr_line(kr: KeyResult, zone: ZoneInfo) -> dict[str, Any]:
     last = kr.last_checkin_at.astimezone(zone).date().isoformat() if kr.last_checkin_at else ""
     return {
@@ -227,8 +233,7 @@ def _kr_line(kr: KeyResult, zone: ZoneInfo) -> dict[str, Any]:
         "objective": kr.objective.title,
         "cycle": kr.objective.cycle.name,
         "progress": percent(kr.progress),
-        "value": number(kr.current_value),
-        "unit": kr.unit,
+        "value": _with_unit(number(kr.current_value), kr.unit),
         "status": status_label(kr.status),
         "last_checkin": last,
         "url": checkin_url(kr),

@@ -112,7 +112,8 @@ class OrganizationSettingsForm(StyledForm):
     stale_after_days = forms.IntegerField(min_value=1, max_value=365, label="Stale after (days)")
     max_key_results_per_objective = forms.IntegerField(min_value=1, max_value=50)
     max_objectives_per_team = forms.IntegerField(min_value=1, max_value=100)
-    default_checkin_weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int)
+    # The default check-in day and channel are in the "Reminders and digests" card below the
+    # form (web.views.notifications), which admins change too.
 
     def __init__(self, *args: Any, instance: Organization, **kwargs: Any) -> None:
         initial = {name: getattr(instance, name) for name in self.base_fields}
