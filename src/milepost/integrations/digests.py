@@ -123,11 +123,14 @@ def _statuses_a_week_ago(
     """Each key result's status before its first check-in of the last seven days."""
     ids = {kr.pk for kr in key_results}
     before: dict[int, str] = {}
+    if not ids:
+        return before
     events = AuditEvent.objects.filter(
         organization=organization,
         action="checkin.record",
         created_at__gte=now - AUDIT_LOOKBACK,
         created_at__lte=now,
+        after__key_result_id__in=sorted(ids),
     ).order_by("created_at", "id")
     for event_before, event_after in events.values_list("before", "after"):
         kr_id = (event_after or {}).get("key_result_id")
