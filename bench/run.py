@@ -62,9 +62,10 @@ def _psql(db: str, sql: str) -> str:
     return out.stdout.strip()
 
 
-def prepare_database(scale: float, *, reuse: bool) -> str:
-    """A database holding one XL tenant at ``scale``; returns its URL."""
-    name = f"milepost_bench_s{str(scale).replace('.', '')}"
+def prepare_database(scale: float, *, reuse: bool, name: str | None = None) -> str:
+    """A database holding one XL tenant at ``scale`` (default name
+    ``milepost_bench_s<scale>``); returns its URL."""
+    name = name or f"milepost_bench_s{str(scale).replace('.', '')}"
     url = f"{PG_ROOT}/{name}"
     exists = _psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
     if (
@@ -103,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         default="engine,plan,server",
         help="comma-separated parts: engine, plan, server",
     )
+    parser.add_argument(
+        "--workloads",
+        default=None,
+        help="comma-separated server workloads to run (e.g. W2,W4,W5; default: all)",
+    )
+    parser.add_argument(
+        "--db", default=None, help="bench database name (default milepost_bench_s<scale>)"
+    )
     parser.add_argument("--w6-seconds", type=float, default=None)
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
@@ -124,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(plan_report_row(runs=args.runs))
 
     if "server" in parts:
-        url = prepare_database(args.scale, reuse=args.reuse_db)
+        url = prepare_database(args.scale, reuse=args.reuse_db, name=args.db)
         os.environ["DATABASE_URL"] = url
         from bench.server import SECRET_KEY
 
@@ -159,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 ("W6 export/import", lambda: workloads.w6_export_import(fx)),
             ]
+            if args.workloads:
+                wanted = {w.strip().upper() for w in args.workloads.split(",")}
+                steps = [(n, fn) for n, fn in steps if n.split()[0] in wanted or n in wanted]
             for name, fn in steps:
                 t = time.perf_counter()
                 try:

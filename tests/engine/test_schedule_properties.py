@@ -194,3 +194,126 @@ def test_cancelled_work_in_a_loop_breaks_it() -> None:
         deps=(dep("a", "b"), dep("b", "a")),
     )
     assert set(compute_schedule(plan).items) == {"a"}
+
+
+# --- the optimised core against a straightforward reference -------------------------------
+
+
+def reference_cpm(graph: Graph) -> tuple[list[int], list[int], int]:
+    """Earliest and latest starts and the project finish, the textbook way: a topological
+    order by repeatedly taking an item whose predecessors are all placed, a forward sweep
+    pulling from predecessors, a backward sweep pulling from successors."""
+    n = len(graph.durations)
+    links = [
+        (graph.link_from[k], graph.link_to[k], graph.offset(k)) for k in range(len(graph.link_from))
+    ]
+    order: list[int] = []
+    placed: set[int] = set()
+    while len(order) < n:
+        ready = next(
+            i
+            for i in range(n)
+            if i not in placed and all(a in placed for a, b, _ in links if b == i)
+        )
+        order.append(ready)
+        placed.add(ready)
+    earliest = [0] * n
+    for i in order:
+        earliest[i] = max(
+            [graph.releases[i]] + [earliest[a] + offset for a, b, offset in links if b == i]
+        )
+    finish = max(e + d for e, d in zip(earliest, graph.durations, strict=True))
+    latest = [0] * n
+    for i in reversed(order):
+        latest[i] = min(
+            [finish - graph.durations[i]] + [latest[b] - offset for a, b, offset in links if a == i]
+        )
+    return earliest, latest, finish
+
+
+@st.composite
+def wide_dags(draw: st.DrawFn) -> Graph:
+    """Like `dags`, with more items, long lags both ways and some links repeated."""
+    graph = draw(dags(max_items=30))
+    m = len(graph.link_from)
+    repeats = draw(st.lists(st.integers(0, max(0, m - 1)), max_size=3)) if m else []
+    return Graph(
+        durations=draw(
+            st.lists(
+                st.integers(0, 60), min_size=len(graph.durations), max_size=len(graph.durations)
+            )
+        ),
+        releases=draw(
+            st.lists(
+                st.integers(-100, 100),
+                min_size=len(graph.releases),
+                max_size=len(graph.releases),
+            )
+        ),
+        link_from=graph.link_from + [graph.link_from[k] for k in repeats],
+        link_to=graph.link_to + [graph.link_to[k] for k in repeats],
+        link_types=graph.link_types + [draw(st.integers(0, 3)) for _ in repeats],
+        link_lags=[draw(st.integers(-40, 40)) for _ in range(m + len(repeats))],
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(dags(), wide_dags()))
+def test_the_optimised_core_equals_the_reference(graph: Graph) -> None:
+    result = graph.run()
+    earliest, latest, finish = reference_cpm(graph)
+    assert result.earliest_start == earliest
+    assert result.latest_start == latest
+    assert result.project_finish == finish
+    assert result.offsets == [graph.offset(k) for k in range(len(graph.link_from))]
+    position = {item: p for p, item in enumerate(result.order)}
+    assert sorted(position) == list(range(len(graph.durations)))
+    assert all(
+        position[a] < position[b] for a, b in zip(graph.link_from, graph.link_to, strict=True)
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(dags(), st.integers(1, 5))
+def test_a_loop_anywhere_is_found_and_named(graph: Graph, length: int) -> None:
+    n = len(graph.durations)
+    loop = list(range(min(n, length)))
+    back = list(zip(loop, [*loop[1:], loop[0]], strict=True))
+    looped = Graph(
+        graph.durations,
+        graph.releases,
+        graph.link_from + [a for a, _ in back],
+        graph.link_to + [b for _, b in back],
+        graph.link_types + [0] * len(back),
+        graph.link_lags + [0] * len(back),
+    )
+    with pytest.raises(DependencyCycleError) as caught:
+        looped.run()
+    nodes = [int(x) for x in caught.value.nodes]
+    links = set(zip(looped.link_from, looped.link_to, strict=True))
+    assert nodes
+    assert all((a, b) in links for a, b in zip(nodes, [*nodes[1:], nodes[0]], strict=True))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(-400, 400), st.integers(0, 50)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_shown_items_built_fast_equal_the_plain_construction(
+    rows: list[tuple[int, int, int]],
+) -> None:
+    from milepost.engine.schedule import _scheduled_items, _scheduled_items_plainly
+
+    origin = jul(1).toordinal()
+    keys = [f"i{k}" for k in range(len(rows))]
+    durations = [d for d, _, _ in rows]
+    earliest = [origin + e + (1 if d == 0 else 0) for d, e, _ in rows]
+    latest = [e + slack for e, (_, _, slack) in zip(earliest, rows, strict=True)]
+    fast = _scheduled_items(keys, durations, earliest, latest)
+    plain = _scheduled_items_plainly(keys, durations, earliest, latest)
+    assert fast == plain
+    assert list(fast) == list(plain)

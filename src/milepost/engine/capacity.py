@@ -129,6 +129,77 @@ def weekly_load(plan: Plan) -> dict[str, list[WeekLoad]]:
 
 
 @dataclass(frozen=True, slots=True)
+class OverWeek:
+    """One week in which a team is over its capacity (see `weeks_over_capacity`)."""
+
+    week: str  # "2026-W31"
+    load_days: Decimal  # rounded to 0.01, as in `WeekLoad`
+    initiatives: tuple[str, ...]  # keys of the committed work in that week, in plan order
+
+
+def weeks_over_capacity(plan: Plan, as_of: date) -> dict[str, tuple[Decimal, list[OverWeek]]]:
+    """The weeks that end on or after ``as_of`` in which a team's load exceeds its capacity.
+
+    For each such team: (its capacity, those weeks in date order). The loads are exactly the
+    ``load_days`` of `weekly_load` (same spreading, same sums in the same order, same
+    rounding); only the weeks `weekly_load` would mark ``over`` and that have not ended
+    before ``as_of`` are computed, and teams without a capacity are skipped, which is what
+    makes this cheap enough for the plan-health check on large plans.
+    """
+    capacity = {team.key: Decimal(team.capacity_days_per_week) for team in plan.teams}
+    # The first Monday whose week (Monday to Sunday) ends on or after as_of.
+    from_monday = as_of.toordinal() - 6
+    per_team: dict[str, dict[int, dict[str, Decimal]]] = {}
+    committed = COMMITTED
+    for initiative in plan.initiatives:
+        team_key = initiative.team_key
+        if team_key is None or initiative.status not in committed:
+            continue
+        if not capacity.get(team_key, _ZERO) > 0:
+            continue  # a team with no capacity set is never over
+        start, end = initiative.start, initiative.end
+        effort = initiative.effort_days
+        if start is None or end is None or end < start or effort <= 0:
+            continue
+        # The same arithmetic as `_spread`, for the weeks from the current one on.
+        first, last = start.toordinal(), end.toordinal()
+        total = last - first + 1
+        monday = first - start.weekday()
+        if monday < from_monday:
+            monday += (from_monday - monday + 6) // 7 * 7
+        if monday > last:
+            continue
+        weeks = per_team.get(team_key)
+        if weeks is None:
+            weeks = per_team[team_key] = {}
+        key = initiative.key
+        while monday <= last:
+            sunday = monday + 6
+            days = (sunday if sunday < last else last) - (first if first > monday else monday) + 1
+            share = effort * days / total
+            bucket = weeks.get(monday)
+            if bucket is None:
+                weeks[monday] = {key: share}
+            else:
+                bucket[key] = bucket.get(key, _ZERO) + share
+            monday += 7
+    result: dict[str, tuple[Decimal, list[OverWeek]]] = {}
+    for team_key, weeks in per_team.items():
+        team_capacity = capacity[team_key]
+        over: list[OverWeek] = []
+        for monday in sorted(weeks):
+            contributions = weeks[monday]
+            load = _round(sum(contributions.values(), _ZERO))
+            if load > team_capacity:
+                over.append(
+                    OverWeek(iso_week(date.fromordinal(monday)), load, tuple(contributions))
+                )
+        if over:
+            result[team_key] = (team_capacity, over)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
 class Spend:
     """Effort, hours and money of some work, planned and actual."""
 

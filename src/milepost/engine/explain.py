@@ -22,6 +22,14 @@ class Term:
     value: str
     detail: str = ""
 
+    # The generated __init__ of a frozen dataclass sets each field through
+    # object.__setattr__; explanations build tens of thousands of terms, so the slots are set
+    # directly (same parameters, same result).
+    def __init__(self, label: str, value: str, detail: str = "") -> None:
+        _set_term_label(self, label)
+        _set_term_value(self, value)
+        _set_term_detail(self, detail)
+
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
@@ -29,6 +37,15 @@ class Explanation:
     summary: str  # one sentence, e.g. "(1400 - 1200) / (2500 - 1200) = 0.1538"
     terms: tuple[Term, ...] = ()
     notes: tuple[str, ...] = field(default=())  # clamps, fallbacks, caveats
+
+    def __init__(
+        self, rule: str, summary: str, terms: tuple[Term, ...] = (), notes: tuple[str, ...] = ()
+    ) -> None:
+        # As Term: the slots set directly (same parameters, same result).
+        _set_rule(self, rule)
+        _set_summary(self, summary)
+        _set_terms(self, terms)
+        _set_notes(self, notes)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +64,15 @@ class Explanation:
         return "\n".join(lines)
 
 
+_set_term_label = Term.__dict__["label"].__set__
+_set_term_value = Term.__dict__["value"].__set__
+_set_term_detail = Term.__dict__["detail"].__set__
+_set_rule = Explanation.__dict__["rule"].__set__
+_set_summary = Explanation.__dict__["summary"].__set__
+_set_terms = Explanation.__dict__["terms"].__set__
+_set_notes = Explanation.__dict__["notes"].__set__
+
+
 class LazyExplanation(Explanation):
     """An `Explanation` whose text is built on first use, by ``factory(*args)``.
 
@@ -62,8 +88,8 @@ class LazyExplanation(Explanation):
     _args: tuple[object, ...]
 
     def __init__(self, factory: Callable[[*Ts], Explanation], *args: *Ts) -> None:
-        object.__setattr__(self, "_state", factory)
-        object.__setattr__(self, "_args", args)
+        _set_state(self, factory)
+        _set_args(self, args)
 
     def resolve(self) -> Explanation:
         """The plain `Explanation` (built once, then kept)."""
@@ -73,8 +99,8 @@ class LazyExplanation(Explanation):
         built = state(*self._args)
         while isinstance(built, LazyExplanation):
             built = built.resolve()
-        object.__setattr__(self, "_state", built)
-        object.__setattr__(self, "_args", ())
+        _set_state(self, built)
+        _set_args(self, ())
         return built
 
     @property
@@ -107,3 +133,21 @@ class LazyExplanation(Explanation):
     def __reduce__(self) -> tuple[Any, ...]:
         e = self.resolve()
         return (Explanation, (e.rule, e.summary, e.terms, e.notes))
+
+
+# The slots of LazyExplanation, set directly (the frozen dataclass forbids plain assignment).
+_slot: dict[str, Any] = dict(LazyExplanation.__dict__)
+_set_state = _slot["_state"].__set__
+_set_args = _slot["_args"].__set__
+_new = object.__new__
+
+
+def lazy_explanation[*Us](factory: Callable[[*Us], Explanation], *args: *Us) -> LazyExplanation:
+    """``LazyExplanation(factory, *args)``, built without the constructor call's overhead.
+
+    For the engine's hot loops, which build one explanation per key result and objective.
+    """
+    explanation: LazyExplanation = _new(LazyExplanation)
+    _set_state(explanation, factory)
+    _set_args(explanation, args)
+    return explanation

@@ -16,13 +16,13 @@ rounded to 4 places.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
 from datetime import date
 from decimal import Decimal
+from math import fsum, isfinite, sqrt, sumprod
 from operator import attrgetter
 
-from milepost.engine.explain import Explanation, LazyExplanation, Term
+from milepost.engine.explain import Explanation, Term, lazy_explanation
 from milepost.engine.model import KeyResultInput, KeyResultKind
 from milepost.engine.progress import raw_progress
 from milepost.engine.results import Forecast
@@ -30,7 +30,6 @@ from milepost.engine.results import Forecast
 MIN_POINTS = 3
 
 _on = attrgetter("on")
-_value = attrgetter("value")
 
 # One-sided 0.90 quantiles of Student's t for 1..30 degrees of freedom (two-sided 80%).
 _T90 = (
@@ -65,6 +64,7 @@ _T90 = (
     1.311434,
     1.310415,
 )
+_T90_LEN = len(_T90)
 _Z90 = 1.2815515655446004  # standard normal 0.90 quantile
 
 
@@ -88,68 +88,94 @@ def t_quantile_90(df: int) -> float:
     return z + g1 / v + g2 / v**2 + g3 / v**3 + g4 / v**4
 
 
+# (count, first used index, first and last dates, slope, intercept, residual sd, t, value,
+# low, high): one fitted trend, as `_fit` returns it.
+_Fit = tuple[int, int, date, date, float, float, float, float, Decimal, Decimal, Decimal]
+
+
 def forecast(kr: KeyResultInput, as_of: date) -> tuple[Forecast | None, str]:
     """Project ``kr``'s value at its due date from its check-ins up to ``as_of``.
 
     Returns the forecast and ``""``, or None and the reason there is none (for example
     ``"fewer than 3 check-ins (have 2)"``).
     """
+    fit = _fit(kr, as_of)
+    if isinstance(fit, str):
+        return None, fit
+    value = fit[8]
+    progress = raw_progress(kr, kr.due, value)
+    # The explanation is built from the fit when it is first read.
+    explanation = lazy_explanation(_explain_fit, kr, fit, progress)
+    return Forecast(value, fit[9], fit[10], progress, explanation), ""
+
+
+def _fit(kr: KeyResultInput, as_of: date) -> _Fit | str:
+    """The fitted trend of ``kr`` as of ``as_of``, or the reason there is none."""
     kind = kr.kind
     if kind is KeyResultKind.BINARY:
-        return None, "a binary key result has no value trend to forecast"
+        return "a binary key result has no value trend to forecast"
     if kind is KeyResultKind.MILESTONES:
-        return None, "a milestones key result has no value trend to forecast"
+        return "a milestones key result has no value trend to forecast"
     checkins = kr.checkins
     count = len(checkins)
     if count < MIN_POINTS:
-        return None, f"fewer than {MIN_POINTS} check-ins (have {count})"
-    end = as_of if as_of < kr.due else kr.due
+        return f"fewer than {MIN_POINTS} check-ins (have {count})"
+    due = kr.due
+    end = as_of if as_of < due else due
     # Usually every check-in is inside [window start, end]: skip the searches then.
     start = kr.window_start
     lo = 0 if checkins[0].on >= start else bisect_left(checkins, start, key=_on)
     hi = count if checkins[-1].on <= end else bisect_right(checkins, end, key=_on)
     n = hi - lo
     if n < MIN_POINTS:
-        return None, f"fewer than {MIN_POINTS} check-ins (have {max(n, 0)})"
+        return f"fewer than {MIN_POINTS} check-ins (have {max(n, 0)})"
     points = checkins[lo:hi] if n != count else checkins
     origin = start.toordinal()
-    xs = list(map(origin.__rsub__, map(date.toordinal, map(_on, points))))
-    ys = list(map(float, map(_value, points)))
+    # x: whole days since the window start (exact integers); y: the values as floats.
+    xs = [p.on.toordinal() - origin for p in points]
+    ys = [float(p.value) for p in points]
     sx = sum(xs)
-    n_sxx = n * math.sumprod(xs, xs) - sx * sx  # n * Sxx, exact in integers
+    n_sxx = n * sumprod(xs, xs) - sx * sx  # n * Sxx, exact in integers
     if n_sxx == 0:
-        return None, f"all {n} check-ins are on one day; there is no trend"
-    sy = math.fsum(ys)
+        return f"all {n} check-ins are on one day; there is no trend"
+    sy = fsum(ys)
     sxx = n_sxx / n
-    sxy = math.sumprod(xs, ys) - sx * sy / n
-    syy = math.sumprod(ys, ys) - sy * sy / n
+    sxy = sumprod(xs, ys) - sx * sy / n
+    syy = sumprod(ys, ys) - sy * sy / n
     slope = sxy / sxx
     mean_x = sx / n
     mean_y = sy / n
-    x_due = (kr.due - kr.window_start).days
+    x_due = due.toordinal() - origin
     y_due = mean_y + slope * (x_due - mean_x)
     sse = syy - slope * sxy
     if sse < 0:  # rounding on an exact line
         sse = 0.0
     df = n - 2
-    s = math.sqrt(sse / df)
-    t = t_quantile_90(df)
-    half = t * s * math.sqrt(1 + 1 / n + (x_due - mean_x) ** 2 / sxx)
-    if not (math.isfinite(y_due) and math.isfinite(half)):
-        return None, "the trend could not be computed (values too large)"
-    value = Decimal(f"{y_due:.4f}")
-    low = Decimal(f"{y_due - half:.4f}")
-    high = Decimal(f"{y_due + half:.4f}")
-    progress = raw_progress(kr, kr.due, value)
-    intercept = mean_y - slope * mean_x
-    explanation = LazyExplanation(
-        _explain_forecast,
-        kr,
-        (n, lo, points[0].on, points[-1].on, df),
-        (slope, intercept, s, t),
-        (value, low, high, progress),
+    s = sqrt(sse / df)
+    t = _T90[df - 1] if df <= _T90_LEN else t_quantile_90(df)
+    half = t * s * sqrt(1 + 1 / n + (x_due - mean_x) ** 2 / sxx)
+    if not (isfinite(y_due) and isfinite(half)):
+        return "the trend could not be computed (values too large)"
+    return (
+        n,
+        lo,
+        points[0].on,
+        points[-1].on,
+        slope,
+        mean_y - slope * mean_x,
+        s,
+        t,
+        Decimal(f"{y_due:.4f}"),
+        Decimal(f"{y_due - half:.4f}"),
+        Decimal(f"{y_due + half:.4f}"),
     )
-    return Forecast(value, low, high, progress, explanation), ""
+
+
+def _explain_fit(kr: KeyResultInput, fit: _Fit, progress: Decimal) -> Explanation:
+    n, lo, first, last, slope, intercept, s, t, value, low, high = fit
+    return _explain_forecast(
+        kr, (n, lo, first, last, n - 2), (slope, intercept, s, t), (value, low, high, progress)
+    )
 
 
 def _explain_forecast(

@@ -44,13 +44,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
-from milepost.engine.capacity import weekly_load
+from milepost.engine.capacity import weeks_over_capacity
 from milepost.engine.errors import AlignmentCycleError
 from milepost.engine.model import (
     CycleState,
-    DependencyType,
     InitiativeInput,
     InitiativeStatus,
     KeyResultInput,
@@ -63,7 +62,7 @@ from milepost.engine.model import (
     Status,
 )
 from milepost.engine.results import Finding, OkrReport, Schedule
-from milepost.engine.schedule import LINK_TYPE_CODES, dependency_loops
+from milepost.engine.schedule import LINK_TYPE_CODES, cyclic_gc_paused, dependency_loops
 
 SEVERITY: dict[str, Severity] = {
     "dependency-cycle": Severity.ERROR,
@@ -86,12 +85,6 @@ SEVERITY: dict[str, Severity] = {
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _OPEN_OBJECTIVE = frozenset({ObjectiveState.DRAFT, ObjectiveState.ACTIVE})
 _CLOSED_OBJECTIVE = frozenset({ObjectiveState.CLOSED, ObjectiveState.CANCELLED})
-_TYPE_NAMES = {
-    DependencyType.FS: "finish-to-start",
-    DependencyType.SS: "start-to-start",
-    DependencyType.FF: "finish-to-finish",
-    DependencyType.SF: "start-to-finish",
-}
 
 
 def _finding(code: str, message: str, objects: Iterable[str]) -> Finding:
@@ -310,93 +303,110 @@ def _check_alignment(ctx: _Context) -> list[Finding]:
 
 def _check_initiatives(ctx: _Context, schedule: Schedule | None) -> list[Finding]:
     findings: list[Finding] = []
+    append = findings.append
     done_share = ctx.settings.output_done_share
+    key_results, objectives = ctx.key_results, ctx.objectives
+    kr_results = ctx.okr.key_results
+    scheduled_items = schedule.items if schedule is not None else {}
+    done_status, off_track = InitiativeStatus.DONE, Status.OFF_TRACK
+    warning = Severity.WARNING
+    error = Severity.ERROR
     for initiative in ctx.open_initiatives:
-        ikey = f"initiative:{initiative.key}"
-        done = initiative.status == InitiativeStatus.DONE
-        links = [link for link in initiative.key_results if link.key_result in ctx.key_results]
+        key = initiative.key
+        ikey = f"initiative:{key}"
+        label = f'Initiative "{initiative.title}" ({key})'  # capitalised, as a sentence starts
+        done = initiative.status == done_status
+        links = [link for link in initiative.key_results if link.key_result in key_results]
         if not links and not done:
-            findings.append(
-                _finding(
+            append(
+                Finding(
                     "initiative-unaligned",
-                    f"{_capital(_initiative_label(initiative))} is linked to no key result: "
+                    warning,
+                    f"{label} is linked to no key result: "
                     "it serves no outcome, so question whether it should be done now.",
-                    [ikey],
+                    (ikey,),
                 )
             )
         mostly_done = done or (
             initiative.tasks_total > 0
             and initiative.tasks_done >= done_share * initiative.tasks_total
         )
-        scheduled = schedule.items.get(initiative.key) if schedule is not None else None
+        scheduled = scheduled_items.get(key)
+        end = initiative.end
         for link in links:
-            kr = ctx.key_results[link.key_result]
-            objective = ctx.objectives.get(kr.objective_key)
+            kr = key_results[link.key_result]
             kkey = f"kr:{kr.key}"
-            if mostly_done and ctx.kr_status(kr.key) == Status.OFF_TRACK:
-                how = (
-                    "is done"
-                    if done
-                    else f"has {initiative.tasks_done} of {initiative.tasks_total} tasks done"
-                )
-                findings.append(
-                    _finding(
-                        "output-without-outcome",
-                        f"{_capital(_initiative_label(initiative))} {how}, but "
-                        f"{_kr_label(kr)} is still off track: the output is not moving "
-                        "the outcome.",
-                        [ikey, kkey],
+            if mostly_done:
+                evaluated = kr_results.get(kr.key)
+                if evaluated is not None and evaluated.status == off_track:
+                    how = (
+                        "is done"
+                        if done
+                        else f"has {initiative.tasks_done} of {initiative.tasks_total} tasks done"
                     )
-                )
+                    append(
+                        Finding(
+                            "output-without-outcome",
+                            warning,
+                            f"{label} {how}, but {_kr_label(kr)} is still off track: the output "
+                            "is not moving the outcome.",
+                            (ikey, kkey),
+                        )
+                    )
             if done:
                 continue
+            objective = objectives.get(kr.objective_key)
             if objective is not None and objective.state in _CLOSED_OBJECTIVE:
-                findings.append(
-                    _finding(
+                append(
+                    Finding(
                         "linked-to-closed-objective",
-                        f"{_capital(_initiative_label(initiative))} still works on "
+                        warning,
+                        f"{label} still works on "
                         f"{_kr_label(kr)}, whose objective is {objective.state.value}.",
-                        [ikey, kkey, f"objective:{objective.key}"],
+                        (ikey, kkey, f"objective:{objective.key}"),
                     )
                 )
                 continue
-            if initiative.end is not None and initiative.end > kr.due:
-                late = (initiative.end - kr.due).days
-                findings.append(
-                    _finding(
+            due = kr.due
+            if end is not None and end > due:
+                append(
+                    Finding(
                         "initiative-late",
-                        f"{_capital(_initiative_label(initiative))} is planned to end on "
-                        f"{initiative.end.isoformat()}, {_days(late)} after {_kr_label(kr)} "
-                        f"is due ({kr.due.isoformat()}).",
-                        [ikey, kkey],
+                        warning,
+                        f"{label} is planned to end on {end.isoformat()}, "
+                        f"{_days((end - due).days)} after {_kr_label(kr)} "
+                        f"is due ({due.isoformat()}).",
+                        (ikey, kkey),
                     )
                 )
-            elif scheduled is not None and scheduled.earliest_finish > kr.due:
-                late = (scheduled.earliest_finish - kr.due).days
-                findings.append(
-                    _finding(
+            elif scheduled is not None and scheduled.earliest_finish > due:
+                finish = scheduled.earliest_finish
+                append(
+                    Finding(
                         "schedule-past-due",
-                        f"{_capital(_initiative_label(initiative))} cannot finish before "
-                        f"{scheduled.earliest_finish.isoformat()} because of what it depends "
-                        f"on: {_days(late)} after {_kr_label(kr)} is due "
-                        f"({kr.due.isoformat()}).",
-                        [ikey, kkey],
+                        error,
+                        f"{label} cannot finish before {finish.isoformat()} because of what it "
+                        f"depends on: {_days((finish - due).days)} after {_kr_label(kr)} is due "
+                        f"({due.isoformat()}).",
+                        (ikey, kkey),
                     )
                 )
-        over: list[str] = []
         planned_hours, budget = initiative.planned_hours, initiative.budget
-        if planned_hours is not None and initiative.logged_hours > planned_hours:
-            over.append(f"{initiative.logged_hours} hours logged of {planned_hours} planned")
-        if budget is not None and initiative.actual_cost > budget:
-            over.append(f"cost {initiative.actual_cost} of a {budget} budget")
-        if over:
-            findings.append(
-                _finding(
+        logged, cost = initiative.logged_hours, initiative.actual_cost
+        hours_over = planned_hours is not None and logged > planned_hours
+        cost_over = budget is not None and cost > budget
+        if hours_over or cost_over:
+            over: list[str] = []
+            if hours_over:
+                over.append(f"{logged} hours logged of {planned_hours} planned")
+            if cost_over:
+                over.append(f"cost {cost} of a {budget} budget")
+            append(
+                Finding(
                     "over-budget",
-                    f"{_capital(_initiative_label(initiative))} is over budget: "
-                    + " and ".join(over)
-                    + ".",
-                    [ikey],
+                    warning,
+                    f"{label} is over budget: " + " and ".join(over) + ".",
+                    (ikey,),
                 )
             )
     return findings
@@ -465,29 +475,39 @@ def _check_dependencies(ctx: _Context) -> list[Finding]:
     # the schedule does: a zero-length item sits at the end of its day.
     dated: dict[str, tuple[str, str, int, int]] = {}
     finished: set[str] = set()  # done work and reached milestones: too late to reschedule
+    dependencies = ctx.plan.dependencies
+    if not dependencies:
+        return findings
+    # Only items some dependency names matter (a plan can hold 100,000s of milestones).
+    named = {d.predecessor for d in dependencies}
+    named.update([d.successor for d in dependencies])
+    done = InitiativeStatus.DONE
     for initiative in ctx.open_initiatives:
-        if initiative.status == InitiativeStatus.DONE:
-            finished.add(initiative.key)
-        start, end = initiative.start, initiative.end
-        if start is None or end is None or initiative.key in dated:
+        key = initiative.key
+        if key not in named:
             continue
-        duration = max(0, (end - start).days + 1)
-        dated[initiative.key] = (
-            "initiative",
-            initiative.title,
-            start.toordinal() + (duration == 0),
-            duration,
-        )
+        if initiative.status == done:
+            finished.add(key)
+        start, end = initiative.start, initiative.end
+        if start is None or end is None or key in dated:
+            continue
+        first = start.toordinal()
+        duration = max(0, end.toordinal() - first + 1)
+        dated[key] = ("initiative", initiative.title, first + (duration == 0), duration)
     for milestone in ctx.plan.milestones:
-        if milestone.key not in dated:
-            dated[milestone.key] = ("milestone", milestone.name, milestone.on.toordinal() + 1, 0)
+        key = milestone.key
+        if key in named and key not in dated:
+            dated[key] = ("milestone", milestone.name, milestone.on.toordinal() + 1, 0)
             if milestone.done_on is not None:
-                finished.add(milestone.key)
-    for link in ctx.plan.dependencies:
-        pred, succ = dated.get(link.predecessor), dated.get(link.successor)
+                finished.add(key)
+    codes = LINK_TYPE_CODES
+    get = dated.get
+    iso = _IsoDays()
+    for link in dependencies:
+        pred, succ = get(link.predecessor), get(link.successor)
         if pred is None or succ is None or link.successor in finished:
             continue
-        code, lag = LINK_TYPE_CODES[link.type], link.lag_days
+        code, lag = codes[link.type], link.lag_days
         # The same start-to-start rule as the schedule (see schedule.py).
         if code == 0:
             bound = pred[2] + pred[3] + lag
@@ -500,39 +520,60 @@ def _check_dependencies(ctx: _Context) -> list[Finding]:
         if succ[2] >= bound:
             continue
         findings.append(
-            _violation(link.type, lag, link.predecessor, pred, link.successor, succ, bound)
+            _violation(code, lag, link.predecessor, pred, link.successor, succ, bound, iso)
         )
     return findings
 
 
+class _IsoDays(dict[int, str]):
+    """``date.fromordinal(n).isoformat()`` by ordinal, each computed once (many findings
+    share a few hundred days)."""
+
+    def __missing__(self, ordinal: int) -> str:
+        text = self[ordinal] = date.fromordinal(ordinal).isoformat()
+        return text
+
+
+#: By type code (see `LINK_TYPE_CODES`): the type's name, whether the rule binds the
+#: successor's finish (FF, SF) and whether it counts from the predecessor's start (SS, SF).
+_TYPE_RULES = (
+    ("finish-to-start", False, "finishing"),
+    ("start-to-start", False, "starting"),
+    ("finish-to-finish", True, "finishing"),
+    ("start-to-finish", True, "starting"),
+)
+_CAPITAL_KIND = {"initiative": "Initiative", "milestone": "Milestone"}
+
+
 def _violation(
-    kind: DependencyType,
+    code: int,
     lag: int,
     pred_key: str,
     pred: tuple[str, str, int, int],
     succ_key: str,
     succ: tuple[str, str, int, int],
     bound: int,
+    iso: _IsoDays,
 ) -> Finding:
-    kind = DependencyType(kind)
+    type_name, binds_finish, first = _TYPE_RULES[code]
     duration = succ[3]
     if duration == 0:
-        planned = f"is planned for {date.fromordinal(succ[2] - 1).isoformat()}"
-        allowed, verb = date.fromordinal(bound - 1), "happen"
-    elif kind in (DependencyType.FF, DependencyType.SF):
-        planned = f"is planned to finish on {date.fromordinal(succ[2] + duration - 1).isoformat()}"
-        allowed, verb = date.fromordinal(bound + duration - 1), "finish"
+        planned = f"is planned for {iso[succ[2] - 1]}"
+        allowed, verb = iso[bound - 1], "happen"
+    elif binds_finish:
+        planned = f"is planned to finish on {iso[succ[2] + duration - 1]}"
+        allowed, verb = iso[bound + duration - 1], "finish"
     else:
-        planned = f"is planned to start on {date.fromordinal(succ[2]).isoformat()}"
-        allowed, verb = date.fromordinal(bound), "start"
-    first = "starting" if kind in (DependencyType.SS, DependencyType.SF) else "finishing"
+        planned = f"is planned to start on {iso[succ[2]]}"
+        allowed, verb = iso[bound], "start"
     lag_text = f", lag {lag:+d} days" if lag else ""
-    return _finding(
+    return Finding(
         "dependency-violated",
-        f'{_capital(succ[0])} "{succ[1]}" ({succ_key}) {planned}, but it depends on '
-        f'{pred[0]} "{pred[1]}" ({pred_key}) {first} first ({_TYPE_NAMES[kind]}{lag_text}), '
-        f"so it can {verb} on {allowed.isoformat()} at the earliest.",
-        [f"{pred[0]}:{pred_key}", f"{succ[0]}:{succ_key}"],
+        Severity.ERROR,
+        f'{_CAPITAL_KIND[succ[0]]} "{succ[1]}" ({succ_key}) {planned}, but it depends on '
+        f'{pred[0]} "{pred[1]}" ({pred_key}) {first} first ({type_name}{lag_text}), '
+        f"so it can {verb} on {allowed} at the earliest.",
+        (f"{pred[0]}:{pred_key}", f"{succ[0]}:{succ_key}"),
     )
 
 
@@ -556,14 +597,10 @@ def _check_loops(ctx: _Context) -> list[Finding]:
 
 def _check_capacity(ctx: _Context) -> list[Finding]:
     findings: list[Finding] = []
-    for team_key, weeks in sorted(weekly_load(ctx.plan).items()):
-        over = [w for w in weeks if w.over and w.monday + timedelta(days=6) >= ctx.as_of]
-        if not over:
-            continue
+    for team_key, (capacity, over) in sorted(weeks_over_capacity(ctx.plan, ctx.as_of).items()):
         team = ctx.teams.get(team_key)
         name = team.name if team is not None else team_key
-        capacity = over[0].capacity_days
-        involved = sorted({key for w in over for key, _ in w.contributions})
+        involved = sorted({key for w in over for key in w.initiatives})
         listed = ", ".join(f"{w.week} ({w.load_days})" for w in over)
         findings.append(
             _finding(
@@ -586,6 +623,13 @@ def find_issues(
     the loops are reported as ``dependency-cycle`` and ``schedule-past-due`` is not checked.
     See the module docstring for every code and its severity.
     """
+    with cyclic_gc_paused():  # 10,000s of findings, none in a reference cycle
+        return _find_issues(plan, as_of, okr, schedule)
+
+
+def _find_issues(
+    plan: Plan, as_of: date, okr: OkrReport, schedule: Schedule | None
+) -> list[Finding]:
     ctx = _Context(plan, as_of, okr)
     linked = {link.key_result for i in ctx.open_initiatives for link in i.key_results}
     findings: list[Finding] = []

@@ -32,7 +32,8 @@ from decimal import Decimal
 
 from milepost.engine.explain import Explanation, LazyExplanation, Term
 from milepost.engine.model import InitiativeInput, InitiativeStatus, ObjectiveState, Plan, Status
-from milepost.engine.results import OkrReport, PriorityResult
+from milepost.engine.results import KeyResultResult, OkrReport, PriorityResult
+from milepost.engine.schedule import cyclic_gc_paused
 
 RISK_BY_STATUS: dict[Status, Decimal] = {
     Status.OFF_TRACK: Decimal("1.0"),
@@ -49,12 +50,13 @@ _SCORE = Decimal("0.000001")
 _SHOW = Decimal("0.0001")
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
+_ONE_AND_A_HALF = Decimal("1.5")
 
 
 def risk_factor(status: Status, confidence: int | None) -> tuple[Decimal, Decimal]:
     """(base risk from the status, confidence factor); risk is their product."""
     base = RISK_BY_STATUS[status]
-    factor = _ONE if confidence is None else Decimal("1.5") - Decimal(confidence) / 10
+    factor = _ONE if confidence is None else _ONE_AND_A_HALF - Decimal(confidence) / 10
     return base, factor
 
 
@@ -151,13 +153,38 @@ def _explain_score(
     )
 
 
+# What one key result brings to every link to it (computed once per key result):
+# (progress, gap, status, confidence, base risk, confidence factor, urgency, days left).
+_KrTerms = tuple[Decimal, Decimal, Status, int | None, Decimal, Decimal, Decimal, int]
+
+
+def _kr_terms(result: KeyResultResult, due: date, as_of: date) -> _KrTerms:
+    progress = min(_ONE, max(_ZERO, result.progress))
+    base, factor = risk_factor(result.status, result.confidence)
+    days_left = (due - as_of).days
+    return (
+        progress,
+        _ONE - progress,
+        result.status,
+        result.confidence,
+        base,
+        factor,
+        urgency(days_left),
+        days_left,
+    )
+
+
 def _score(
     initiative: InitiativeInput,
     as_of: date,
     okr: OkrReport,
     key_results: dict[str, tuple[str, date, bool]],
+    terms: dict[str, _KrTerms],
 ) -> tuple[int, Decimal, bool, Explanation]:
-    """(group, score, aligned, explanation) of one initiative; group orders the ranking."""
+    """(group, score, aligned, explanation) of one initiative; group orders the ranking.
+
+    ``terms`` caches `_kr_terms` by key result across the initiatives of one ranking.
+    """
     links = [link for link in initiative.key_results if link.key_result in key_results]
     if initiative.status in _CLOSED:
         return 2, _ZERO, bool(links), _CLOSED[initiative.status]
@@ -167,30 +194,31 @@ def _score(
     notes: list[str] = []
     total = _ZERO
     for link in links:
-        title, due, open_objective = key_results[link.key_result]
+        kr_key = link.key_result
+        title, due, open_objective = key_results[kr_key]
         if not open_objective:
-            rows.append(link.key_result)
+            rows.append(kr_key)
             continue
-        result = okr.key_results.get(link.key_result)
-        if result is None:
-            notes.append(f"{link.key_result} was not evaluated, so it adds 0")
-            continue
-        progress = min(_ONE, max(_ZERO, result.progress))
-        gap = _ONE - progress
-        base, factor = risk_factor(result.status, result.confidence)
-        days_left = (due - as_of).days
-        urgent = urgency(days_left)
+        known = terms.get(kr_key)
+        if known is None:
+            result = okr.key_results.get(kr_key)
+            if result is None:
+                notes.append(f"{kr_key} was not evaluated, so it adds 0")
+                continue
+            known = terms[kr_key] = _kr_terms(result, due, as_of)
+        progress, gap, status, confidence, base, factor, urgent, days_left = known
+        # The same order of operations as the formula reads (Decimal rounds each step).
         part = link.weight * gap * base * factor * urgent
         total += part
         rows.append(
             (
-                link.key_result,
+                kr_key,
                 title,
                 link.weight,
                 progress,
                 gap,
-                result.status,
-                result.confidence,
+                status,
+                confidence,
                 base,
                 factor,
                 urgent,
@@ -214,14 +242,20 @@ def rank_initiatives(plan: Plan, as_of: date, okr: OkrReport) -> list[PriorityRe
     ``okr`` is the plan's OKR evaluation at ``as_of``; its key results' progress, status and
     confidence feed the score. Ties keep key order, so the ranking is deterministic.
     """
+    with cyclic_gc_paused():  # a result and an explanation per initiative, no cycles
+        return _rank_initiatives(plan, as_of, okr)
+
+
+def _rank_initiatives(plan: Plan, as_of: date, okr: OkrReport) -> list[PriorityResult]:
     objectives = {o.key: o.state for o in plan.objectives}
     open_states = (ObjectiveState.DRAFT, ObjectiveState.ACTIVE)
     key_results = {
         kr.key: (kr.title, kr.due, objectives.get(kr.objective_key) in open_states)
         for kr in plan.key_results
     }
+    terms: dict[str, _KrTerms] = {}
     scored = [
-        (initiative.key, _score(initiative, as_of, okr, key_results))
+        (initiative.key, _score(initiative, as_of, okr, key_results, terms))
         for initiative in plan.initiatives
     ]
     scored.sort(key=lambda item: (item[1][0], -item[1][1], item[0]))

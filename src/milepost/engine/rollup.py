@@ -32,7 +32,7 @@ from datetime import date
 from decimal import Decimal
 
 from milepost.engine.errors import AlignmentCycleError
-from milepost.engine.explain import Explanation, LazyExplanation, Term
+from milepost.engine.explain import Explanation, LazyExplanation, Term, lazy_explanation
 from milepost.engine.model import (
     EngineSettings,
     KeyResultInput,
@@ -44,7 +44,12 @@ from milepost.engine.model import (
 )
 from milepost.engine.progress import ONE, P0, ZERO, q4
 from milepost.engine.results import KeyResultResult, ObjectiveResult
-from milepost.engine.status import explain_status, status_from_gap, worst_status
+from milepost.engine.status import (
+    STATUS_SEVERITY,
+    explain_status,
+    status_from_gap,
+    worst_status,
+)
 
 _Weighted = tuple[str, Decimal]  # (key, weight)
 
@@ -90,19 +95,30 @@ def build_alignment(
     kr_objective: dict[str, str] | None = None
     key_results_of: dict[str, list[_Weighted]] = {}
     if key_results is not None:
-        kr_objective = {}
+        listed = key_results_of.get
         for kr in key_results:
-            if kr.objective_key in by_key:
-                kr_objective[kr.key] = kr.objective_key
-                key_results_of.setdefault(kr.objective_key, []).append((kr.key, kr.weight))
+            owner = kr.objective_key
+            found = listed(owner)
+            if found is not None:
+                found.append((kr.key, kr.weight))
+            elif owner in by_key:
+                key_results_of[owner] = [(kr.key, kr.weight)]
     parents: dict[str, list[str]] = {}
     children_all: dict[str, list[str]] = {}
     children: dict[str, list[_Weighted]] = {}
     kr_children: dict[str, list[_Weighted]] = {}
     for child in by_key.values():
+        links = child.aligns_to
+        if not links:
+            continue
         ps: list[str] = []
-        for link in child.aligns_to:
+        for link in links:
             if link.parent_key_result is not None:
+                if kr_objective is None and key_results is not None:
+                    # Only links to key results need to know each key result's objective.
+                    kr_objective = {
+                        kr.key: kr.objective_key for kr in key_results if kr.objective_key in by_key
+                    }
                 parent = _kr_owner(link.parent_key_result, kr_objective, by_key)
                 if parent is None:
                     continue
@@ -286,11 +302,9 @@ def rollup_objectives(
         notes: list[str] = []
         rows: list[_Row]
         if mode is RollupMode.KEY_RESULTS:
-            rows = []
-            for k, w in krs:
-                r = kr_result(k)
-                rows.append((_KR, k, w, r.progress, r.expected, r.status, no_parts, ""))
-            return _objective_result(key, rows, notes, settings, as_of, mode)
+            if krs:
+                return _key_results_objective(key, krs, kr_results, settings, as_of)
+            return _objective_result(key, [], notes, settings, as_of, mode)
         direct: list[_Row] = [
             (_OBJ, c, w, r.progress, r.expected, r.status, no_parts, "")
             for c, w in children_of.get(key, ())
@@ -327,6 +341,107 @@ def rollup_objectives(
     for key in targets:
         results[key] = compute(key)
     return results
+
+
+_STATUS_RANK = {s: i for i, s in enumerate(STATUS_SEVERITY)}
+
+
+def _key_results_objective(
+    key: str,
+    krs: tuple[_Weighted, ...],
+    kr_results: Mapping[str, KeyResultResult],
+    settings: EngineSettings,
+    as_of: date,
+) -> ObjectiveResult:
+    """`_objective_result` for an objective rolling up its (one or more) key results only.
+
+    The hot path of the default roll-up mode: the sums, status and result are computed in
+    one pass over the key results' results, and the explanation rows are built only if read.
+    """
+    results: list[KeyResultResult] = []
+    append = results.append
+    get = kr_results.get
+    rank = _STATUS_RANK
+    total = p_sum = e_sum = ZERO
+    best = len(rank)
+    for k, w in krs:
+        r = get(k)
+        if r is None:
+            raise ValueError(f"no key-result result for {k}")
+        append(r)
+        total += w
+        p_sum += w * r.progress
+        e_sum += w * r.expected
+        i = rank[r.status]
+        if i < best:
+            best = i
+    if not total:  # every weight is zero: the general path counts the inputs equally
+        return _objective_result(
+            key, _key_result_rows(krs, results), [], settings, as_of, RollupMode.KEY_RESULTS
+        )
+    progress = q4(p_sum / total)
+    expected = q4(e_sum / total)
+    if settings.objective_status is ObjectiveStatusMode.GAP:
+        if best == rank[Status.NOT_STARTED] and all(
+            r.status is Status.NOT_STARTED for r in results
+        ):
+            status = Status.NOT_STARTED
+        else:
+            status = status_from_gap(progress, expected, settings)
+    else:
+        status = STATUS_SEVERITY[best]
+    return ObjectiveResult.fast(
+        key,
+        progress,
+        expected,
+        status,
+        lazy_explanation(
+            _explain_key_results_objective,
+            key,
+            krs,
+            tuple(results),
+            settings,
+            as_of,
+            progress,
+            expected,
+            status,
+            total,
+        ),
+    )
+
+
+def _key_result_rows(krs: tuple[_Weighted, ...], results: Sequence[KeyResultResult]) -> list[_Row]:
+    no_parts: tuple[tuple[str, Decimal, Decimal], ...] = ()
+    return [
+        (_KR, k, w, r.progress, r.expected, r.status, no_parts, "")
+        for (k, w), r in zip(krs, results, strict=True)
+    ]
+
+
+def _explain_key_results_objective(
+    key: str,
+    krs: tuple[_Weighted, ...],
+    results: tuple[KeyResultResult, ...],
+    settings: EngineSettings,
+    as_of: date,
+    progress: Decimal,
+    expected: Decimal,
+    status: Status,
+    total: Decimal,
+) -> Explanation:
+    return _explain_objective(
+        key,
+        _key_result_rows(krs, results),
+        [],
+        settings,
+        as_of,
+        RollupMode.KEY_RESULTS,
+        progress,
+        expected,
+        status,
+        total,
+        False,
+    )
 
 
 def _objective_result(
@@ -370,7 +485,7 @@ def _objective_result(
     else:
         status = worst_status([row[5] for row in rows])
 
-    explanation = LazyExplanation(
+    explanation = lazy_explanation(
         _explain_objective,
         key,
         rows,
@@ -384,7 +499,7 @@ def _objective_result(
         total,
         equal,
     )
-    return ObjectiveResult(key, progress, expected, status, explanation)
+    return ObjectiveResult.fast(key, progress, expected, status, explanation)
 
 
 def _explain_empty(key: str, mode: RollupMode, notes: list[str]) -> Explanation:

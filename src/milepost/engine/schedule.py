@@ -32,10 +32,11 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
-from operator import add, lt
+from operator import add, lt, not_, sub
 
 from milepost.engine.errors import DependencyCycleError
 from milepost.engine.model import DependencyType, InitiativeStatus, Plan
@@ -51,6 +52,9 @@ LINK_TYPE_CODES: dict[DependencyType, int] = {
 
 #: At most this many critical paths are listed (a dense plan can have exponentially many).
 MAX_CRITICAL_PATHS = 20
+
+#: Widest span of days (about 270 years) for which shown dates come from one shared table.
+_MAX_DAY_TABLE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +96,24 @@ def critical_path_arrays(
     n = len(durations)
     if n == 0:
         return ArraySchedule([], [], [], [], 0)
-    # The hot loops allocate many small objects that cannot form reference cycles; a cyclic
-    # collection in the middle of them only costs time.
-    gc_was_enabled = gc.isenabled()
+    with cyclic_gc_paused():
+        return _critical_path(durations, releases, link_from, link_to, link_types, link_lags, names)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration (reference counting goes on).
+
+    The engine's large computations allocate 100,000s of small objects that cannot form
+    reference cycles (tuples, dates, results); collections triggered in the middle of them
+    only scan those objects again and again (a tenth of the time of a large schedule).
+    """
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _critical_path(durations, releases, link_from, link_to, link_types, link_lags, names)
+        yield
     finally:
-        if gc_was_enabled:
+        if was_enabled:
             gc.enable()
 
 
@@ -232,17 +246,22 @@ def _duration_from_effort(effort_days: Decimal) -> int:
 
 def _plan_items(plan: Plan) -> _Items:
     keys: list[str] = []
-    kinds: list[str] = []
     durations: list[int] = []
     planned: list[int | None] = []
     index: dict[str, int] = {}
+    cancelled = InitiativeStatus.CANCELLED
     for initiative in plan.initiatives:
-        if initiative.status == InitiativeStatus.CANCELLED or initiative.key in index:
+        key = initiative.key
+        if initiative.status == cancelled or key in index:
             continue
         start, end = initiative.start, initiative.end
         if start is not None and end is not None:
-            duration = max(0, (end - start).days + 1)
-            position: int | None = start.toordinal()
+            first = start.toordinal()
+            duration = end.toordinal() - first + 1
+            if duration > 0:
+                position: int | None = first
+            else:
+                duration, position = 0, first + 1  # a zero-length item: the end of its day
         else:
             duration = _duration_from_effort(initiative.effort_days)
             if start is not None:
@@ -251,35 +270,45 @@ def _plan_items(plan: Plan) -> _Items:
                 position = end.toordinal() + 1 - duration
             else:
                 position = None
-        if position is not None and duration == 0:
-            position += 1  # a zero-length item happens at the end of its day
-        index[initiative.key] = len(keys)
-        keys.append(initiative.key)
-        kinds.append("initiative")
+            if position is not None and duration == 0:
+                position += 1  # a zero-length item happens at the end of its day
+        index[key] = len(keys)
+        keys.append(key)
         durations.append(duration)
         planned.append(position)
-    for milestone in plan.milestones:
-        if milestone.key in index:
-            continue
-        index[milestone.key] = len(keys)
-        keys.append(milestone.key)
-        kinds.append("milestone")
-        durations.append(0)
-        planned.append(milestone.on.toordinal() + 1)
+    kinds = ["initiative"] * len(keys)
+    milestones = plan.milestones
+    milestone_keys = [m.key for m in milestones]
+    first_milestone = len(keys)
+    if len(set(milestone_keys)) == len(milestone_keys) and index.keys().isdisjoint(milestone_keys):
+        # The usual case, in bulk: plans can hold 100,000s of milestones.
+        numbers = range(first_milestone, first_milestone + len(milestone_keys))
+        index.update(zip(milestone_keys, numbers, strict=True))
+        keys += milestone_keys
+        kinds += ["milestone"] * len(milestone_keys)
+        durations += [0] * len(milestone_keys)
+        planned += [m.on.toordinal() + 1 for m in milestones]
+    else:
+        for milestone in milestones:
+            if milestone.key in index:
+                continue
+            index[milestone.key] = len(keys)
+            keys.append(milestone.key)
+            kinds.append("milestone")
+            durations.append(0)
+            planned.append(milestone.on.toordinal() + 1)
     # Comprehensions rather than one loop of appends: plans can hold 100,000s of links.
-    ends = [(index.get(d.predecessor), index.get(d.successor), d) for d in plan.dependencies]
+    get = index.get
+    ends = [(get(d.predecessor), get(d.successor), d) for d in plan.dependencies]
     # Links to unknown or cancelled items are dropped: the plan checker reports unknown keys.
     kept = [(s, t, d) for s, t, d in ends if s is not None and t is not None]
     link_from = [s for s, _, _ in kept]
     link_to = [t for _, t, _ in kept]
     # The type is a DependencyType (a str enum), so a plain "FS" finds its code too.
-    link_types = [LINK_TYPE_CODES[d.type] for _, _, d in kept]
+    codes = LINK_TYPE_CODES
+    link_types = [codes[d.type] for _, _, d in kept]
     link_lags = [d.lag_days for _, _, d in kept]
     return _Items(keys, kinds, durations, planned, link_from, link_to, link_types, link_lags)
-
-
-def _display_start(position: int, duration: int) -> date:
-    return date.fromordinal(position - 1 if duration == 0 else position)
 
 
 def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
@@ -296,21 +325,33 @@ def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
 
     Raises `DependencyCycleError` naming every item of a dependency loop.
     """
+    with cyclic_gc_paused():
+        return _compute_schedule(plan, anchor)
+
+
+def _compute_schedule(plan: Plan, anchor: date | None) -> Schedule:
     items = _plan_items(plan)
     if not items.keys:
         return Schedule(items={}, critical_paths=(), project_start=None, project_finish=None)
-    starts = [
-        _display_start(p, d)
-        for p, d in zip(items.planned, items.durations, strict=True)
-        if p is not None
-    ]
-    project_start = min(starts, default=None)
-    if project_start is None:
+    durations = items.durations
+    # The first day shown: a zero-length item is shown on the day it ends (position - 1).
+    first_shown = min(
+        (
+            p - 1 if d == 0 else p
+            for p, d in zip(items.planned, durations, strict=True)
+            if p is not None
+        ),
+        default=None,
+    )
+    project_start: date | None
+    if first_shown is not None:
+        project_start = date.fromordinal(first_shown)
+    else:
         project_start = min((c.start for c in plan.cycles), default=anchor)
     if project_start is None:
         # No date to anchor the schedule to, but a loop is still an error.
         critical_path_arrays(
-            items.durations,
+            durations,
             [0] * len(items.keys),
             items.link_from,
             items.link_to,
@@ -322,10 +363,10 @@ def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
     origin = project_start.toordinal()
     releases = [
         p if p is not None else origin + (1 if d == 0 else 0)
-        for p, d in zip(items.planned, items.durations, strict=True)
+        for p, d in zip(items.planned, durations, strict=True)
     ]
     result = critical_path_arrays(
-        items.durations,
+        durations,
         releases,
         items.link_from,
         items.link_to,
@@ -333,11 +374,72 @@ def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
         items.link_lags,
         names=items.keys,
     )
+    scheduled = _scheduled_items(items.keys, durations, result.earliest_start, result.latest_start)
+    return Schedule(
+        items=scheduled,
+        critical_paths=_critical_paths(items, result),
+        # The first shown start (a zero-length item's a day before its position) and the
+        # last finish.
+        project_start=date.fromordinal(min(map(sub, result.earliest_start, map(not_, durations)))),
+        project_finish=date.fromordinal(max(map(add, result.earliest_start, durations)) - 1),
+    )
+
+
+def _scheduled_items(
+    keys: list[str], durations: list[int], earliest: list[int], latest: list[int]
+) -> dict[str, ScheduledItem]:
+    """The shown `ScheduledItem` of every item, from its start positions.
+
+    A zero-length item's start is shown on the day it ends (see the module docstring);
+    finishes are start + duration - 1.
+    """
+    # 100,000 items show 400,000 dates but only a few hundred distinct days: one shared
+    # (immutable) date object per day is much cheaper than a new one for each.
+    low = min(earliest) - 1  # no shown day is earlier
+    high = max(map(add, latest, durations)) - 1  # nor later
+    if low < 1 or high > _LAST_DAY or high - low > _MAX_DAY_TABLE or not _SLOTS_SETTABLE:
+        return _scheduled_items_plainly(keys, durations, earliest, latest)
+    days = [date.fromordinal(o) for o in range(low, high + 1)]
+    # A frozen dataclass's __init__ sets each field through object.__setattr__: for the
+    # 100,000s of items of a large plan that was most of the time the schedule took.
+    # Writing the slots through their descriptors gives the same objects at half the cost.
+    new, cls = object.__new__, ScheduledItem
+    set_key, set_duration, set_es, set_ef, set_ls, set_lf, set_slack, set_critical = (
+        getattr(cls, name).__set__ for name in _ITEM_FIELDS
+    )
     scheduled: dict[str, ScheduledItem] = {}
-    earliest, latest, durations = result.earliest_start, result.latest_start, items.durations
+    for key, d, e, s in zip(keys, durations, earliest, latest, strict=True):
+        item = new(cls)
+        set_key(item, key)
+        set_duration(item, d)
+        set_slack(item, s - e)
+        set_critical(item, s == e)
+        e -= low
+        s -= low
+        if d:
+            set_es(item, days[e])
+            set_ef(item, days[e + d - 1])
+            set_ls(item, days[s])
+            set_lf(item, days[s + d - 1])
+        else:
+            shown = days[e - 1]
+            set_es(item, shown)
+            set_ef(item, shown)
+            shown = days[s - 1]
+            set_ls(item, shown)
+            set_lf(item, shown)
+        scheduled[key] = item
+    return scheduled
+
+
+def _scheduled_items_plainly(
+    keys: list[str], durations: list[int], earliest: list[int], latest: list[int]
+) -> dict[str, ScheduledItem]:
+    """`_scheduled_items` the plain way (for dates at the ends of the calendar, or should
+    `ScheduledItem` change shape)."""
+    scheduled: dict[str, ScheduledItem] = {}
     fromordinal = date.fromordinal
-    for key, es, ls, d in zip(items.keys, earliest, latest, durations, strict=True):
-        # A zero-length item's start is shown on the day it ends (see the module docstring).
+    for key, d, es, ls in zip(keys, durations, earliest, latest, strict=True):
         before = 1 if d == 0 else 0
         scheduled[key] = ScheduledItem(
             key=key,
@@ -349,12 +451,24 @@ def compute_schedule(plan: Plan, *, anchor: date | None = None) -> Schedule:
             slack_days=ls - es,
             critical=ls == es,
         )
-    return Schedule(
-        items=scheduled,
-        critical_paths=_critical_paths(items, result),
-        project_start=min(s.earliest_start for s in scheduled.values()),
-        project_finish=max(s.earliest_finish for s in scheduled.values()),
-    )
+    return scheduled
+
+
+_ITEM_FIELDS = (
+    "key",
+    "duration_days",
+    "earliest_start",
+    "earliest_finish",
+    "latest_start",
+    "latest_finish",
+    "slack_days",
+    "critical",
+)
+# Filling the slots directly is only right while ScheduledItem is exactly these fields.
+_SLOTS_SETTABLE = tuple(f.name for f in fields(ScheduledItem)) == _ITEM_FIELDS and not hasattr(
+    ScheduledItem, "__post_init__"
+)
+_LAST_DAY = date.max.toordinal()
 
 
 def _critical_paths(items: _Items, result: ArraySchedule) -> tuple[tuple[str, ...], ...]:
