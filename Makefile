@@ -12,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 VENDOR := src/milepost/web/static/vendor/.copied
 PG_URL ?= postgres://postgres@127.0.0.1:5432/milepost
 
-.PHONY: help demo test test-sqlite test-postgres test-e2e lint format serve install static bench bench-quick sbom audit security load crash clean
+.PHONY: help demo test test-sqlite test-postgres test-e2e screenshots lint format serve install static bench bench-quick sbom audit security load crash clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ test-sqlite: install
 
 test-postgres: install
 	scripts/test.sh postgres
+
+screenshots: install ## Refresh the user guide's pictures in docs/screenshots (runs the browser tests)
+	MILEPOST_UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest -m e2e 
 
 lint: install ## ruff and mypy (strict)
 	$(VENV)/bin/ruff check src tests bench

@@ -16,7 +16,9 @@ _seq = itertools.count(1)
 
 
 def make_user(email: str | None = None, **extra: Any) -> User:
-    return User.objects.create_user(email or f"user{next(_seq)}@example.test", "correct horse 42", **extra)
+    return User.objects.create_user(
+        email or f"user{next(_seq)}@example.test", "correct horse 42", **extra
+    )
 
 
 def make_org(name: str = "Acme", slug: str | None = None, **extra: Any) -> Organization:
@@ -31,7 +33,9 @@ def make_member(org: Organization, role: Role = Role.MEMBER, email: str | None =
 
 def make_team(org: Organization, key: str | None = None, **extra: Any) -> Team:
     key = key or f"team{next(_seq)}"
-    return Team.objects.create(organization=org, key=key, name=extra.pop("name", key.title()), **extra)
+    return Team.objects.create(
+        organization=org, key=key, name=extra.pop("name", key.title()), **extra
+    )
 
 
 def add_to_team(team: Team, user: User) -> None:
@@ -50,7 +54,11 @@ def make_objective(cycle: Cycle, key: str | None = None, **extra: Any) -> Object
     key = key or f"obj{next(_seq)}"
     extra.setdefault("state", "active")
     return Objective.objects.create(
-        organization_id=cycle.organization_id, cycle=cycle, key=key, title=extra.pop("title", key), **extra
+        organization_id=cycle.organization_id,
+        cycle=cycle,
+        key=key,
+        title=extra.pop("title", key),
+        **extra,
     )
 
 
@@ -71,7 +79,9 @@ def make_key_result(objective: Objective, key: str | None = None, **extra: Any) 
 def make_initiative(org: Organization, key: str | None = None, **extra: Any) -> Initiative:
     key = key or f"ini{next(_seq)}"
     extra.setdefault("status", "planned")
-    return Initiative.objects.create(organization=org, key=key, title=extra.pop("title", key), **extra)
+    return Initiative.objects.create(
+        organization=org, key=key, title=extra.pop("title", key), **extra
+    )
 
 
 # --- roadmap and work (appended by the roadmap/work services) ------------------------------

@@ -30,8 +30,7 @@ COMMAND_MODULES = (
 
 
 class _Registrar(Protocol):
-    def __call__(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        ...
+    def __call__(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
 class CommandError(Exception):

@@ -12,7 +12,7 @@ Services stay keyword-only, take an explicit `actor`, and wrap their work in one
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
@@ -21,8 +21,6 @@ from django.utils import timezone
 from milepost.audit.services import changed_fields, record_event, snapshot
 from milepost.errors import Conflict, InvalidInput, StaleVersion
 from milepost.organizations.access import Actor
-
-M = TypeVar("M", bound=models.Model)
 
 
 def invalid_from(error: ValidationError) -> InvalidInput:
@@ -35,12 +33,14 @@ def invalid_from(error: ValidationError) -> InvalidInput:
     else:
         errors["__all__"] = list(error.messages)
     detail = "; ".join(
-        f"{name}: {msg}" if name != "__all__" else msg for name, msgs in errors.items() for msg in msgs
+        f"{name}: {msg}" if name != "__all__" else msg
+        for name, msgs in errors.items()
+        for msg in msgs
     )
     return InvalidInput(detail, errors=errors)
 
 
-def save_validated(instance: M, *, exclude: Iterable[str] | None = None) -> M:
+def save_validated[M: models.Model](instance: M, *, exclude: Iterable[str] | None = None) -> M:
     """Validate (fields, uniqueness, check constraints) then save; InvalidInput on failure.
 
     Caller must be inside a transaction so a later refusal rolls this back too."""
@@ -66,7 +66,7 @@ def check_version(instance: models.Model, expected_version: int | None) -> None:
         )
 
 
-def apply_update(
+def apply_update[M: models.Model](
     *,
     actor: Actor,
     instance: M,
@@ -107,7 +107,7 @@ def apply_update(
     return instance
 
 
-def create_audited(*, actor: Actor, instance: M, action: str | None = None) -> M:
+def create_audited[M: models.Model](*, actor: Actor, instance: M, action: str | None = None) -> M:
     """Validate and insert a new row, with a `<model>.create` audit event."""
     save_validated(instance)
     record_event(
@@ -119,7 +119,9 @@ def create_audited(*, actor: Actor, instance: M, action: str | None = None) -> M
     return instance
 
 
-def archive(*, actor: Actor, instance: M, expected_version: int | None = None) -> M:
+def archive[M: models.Model](
+    *, actor: Actor, instance: M, expected_version: int | None = None
+) -> M:
     """Archive (soft-delete) a row; it disappears from lists and can be restored."""
     check_version(instance, expected_version)
     if getattr(instance, "archived_at", None) is not None:
@@ -137,7 +139,7 @@ def archive(*, actor: Actor, instance: M, expected_version: int | None = None) -
     return instance
 
 
-def restore(*, actor: Actor, instance: M) -> M:
+def restore[M: models.Model](*, actor: Actor, instance: M) -> M:
     """Bring an archived row back."""
     archived_at = getattr(instance, "archived_at", None)
     if archived_at is None:

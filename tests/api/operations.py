@@ -100,6 +100,14 @@ OPS: dict[str, Op] = {
     "restore_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle_archived"]}), ADMIN),
     "activate_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle_planning"]}), ADMIN),
     "close_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle_active"]}), ADMIN),
+    # Carrying over is open to whoever may change each key result (the service's rule).
+    "carry_over": Op(
+        lambda i, t: Call(
+            path={"cycle_id": i["cycle"]},
+            body={"key_results": [i["key_result"]], "target_cycle": i["cycle_planning"]},
+        ),
+        MEMBER_OWN,
+    ),
     # Reopening a closed cycle is for an owner in the web app: no API token may do it.
     "reopen_cycle": Op(lambda i, t: Call(path={"cycle_id": i["cycle_closed"]}), NOBODY),
     "record_key_result_retrospective": Op(
@@ -176,6 +184,13 @@ OPS: dict[str, Op] = {
     "record_checkin": Op(
         lambda i, t: Call(
             path={"key_result_id": i["key_result"]}, body={"value": 30, "confidence": 6}
+        ),
+        MEMBER_OWN,
+    ),
+    # The push endpoint outside /orgs/{slug}/ (issue 8): the organization is the token's.
+    "push_checkin": Op(
+        lambda i, t: Call(
+            path={"key_result_id": i["key_result"]}, body={"value": 31, "confidence": 5}
         ),
         MEMBER_OWN,
     ),

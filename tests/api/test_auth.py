@@ -4,6 +4,7 @@ result), the web session with CSRF, and the `milepost token` command."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -142,6 +143,82 @@ def test_key_result_scoped_token(org: Organization) -> None:
     )
     assert other.status_code == 404
     assert client.get("/api/v1/orgs/acme/objectives", headers=headers).status_code == 403
+
+
+def _push(secret: str | None, kr_id: int, body: bytes, key: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    if key:
+        headers["Idempotency-Key"] = key
+    return Client().post(
+        f"/api/v1/key-results/{kr_id}/check-ins",
+        body,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def _problem(response: Any) -> dict[str, Any]:
+    body = response.json()
+    return {k: body.get(k) for k in ("type", "title", "status", "detail", "errors")}
+
+
+def test_push_endpoint_without_the_organization_in_the_url(
+    org: Organization, other_org: Organization
+) -> None:
+    today = timezone.now().date()
+    cycle = factories.make_cycle(
+        org, start_date=today - dt.timedelta(days=5), end_date=today + dt.timedelta(days=50)
+    )
+    objective = factories.make_objective(cycle)
+    user = factories.make_member(org, Role.MEMBER)
+    kr = factories.make_key_result(objective, owner=user)
+    other_kr = factories.make_key_result(objective, owner=user)
+    _, scoped = create_api_token(
+        actor=system_actor(org), user=user, name="cron", role="member", key_result=kr
+    )
+    # The scoped token records its key result's value; a retry with the same key writes nothing.
+    first = _push(scoped, kr.pk, b'{"value": 5, "confidence": 7}', key="build-41")
+    assert first.status_code == 201, first.content
+    assert first.json()["source"] == "api"
+    again = _push(scoped, kr.pk, b'{"value": 5, "confidence": 7}', key="build-41")
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    reused = _push(scoped, kr.pk, b'{"value": 6, "confidence": 7}', key="build-41")
+    assert reused.status_code == 409
+    assert "Idempotency-Key" in reused.json()["errors"]
+    assert kr.checkins.count() == 1
+    # ...and nothing else: another key result of its organization is not found.
+    assert _push(scoped, other_kr.pk, b'{"value": 5}').status_code == 404
+    # An unscoped token of the organization whose role may check in works on any of them.
+    _, unscoped = create_api_token(actor=system_actor(org), user=user, name="ci", role="member")
+    assert _push(unscoped, other_kr.pk, b'{"value": 8}').status_code == 201
+    viewer = factories.make_member(org, Role.VIEWER)
+    _, read_only = create_api_token(actor=system_actor(org), user=viewer, name="r", role="viewer")
+    assert _push(read_only, kr.pk, b'{"value": 8}').status_code == 403
+    # Another organization's token: the key result is not found, word for word as an id that
+    # exists nowhere.
+    outsider = factories.make_member(other_org, Role.OWNER)
+    _, foreign = create_api_token(
+        actor=system_actor(other_org), user=outsider, name="x", role="admin"
+    )
+    theirs = _push(foreign, kr.pk, b'{"value": 9}')
+    assert theirs.status_code == 404
+    assert _problem(theirs) == _problem(_push(foreign, 10**9, b'{"value": 9}'))
+    # Bad input is the same problem JSON as the organization's URL answers.
+    invalid = _push(scoped, kr.pk, b'{"value": "lots"}')
+    assert invalid.status_code == 422
+    assert invalid["Content-Type"] == "application/problem+json"
+    # A token only: no credentials, or a web session, is 401.
+    assert _push(None, kr.pk, b'{"value": 9}').status_code == 401
+    browser = Client()
+    browser.force_login(user)
+    session = browser.post(
+        f"/api/v1/key-results/{kr.pk}/check-ins", b'{"value": 9}', content_type="application/json"
+    )
+    assert session.status_code == 401
+    assert kr.checkins.count() == 1
+    assert other_kr.checkins.count() == 1
 
 
 def test_session_auth_needs_csrf_on_writes(api_admin: Api) -> None:

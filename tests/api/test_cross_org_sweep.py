@@ -4,7 +4,9 @@ For every operation: a token of organization B is used with organization A's ids
 the query and the body. Every call answers 404 — or 422 where the id is only a reference in a
 body or a filter — exactly as it answers for an id that exists nowhere (so nothing reveals
 that A's object exists), and organization A is unchanged row for row. An operation missing
-from tests/api/operations.py fails the test.
+from tests/api/operations.py fails the test. An operation outside ``/orgs/{slug}/`` (the push
+endpoint ``POST /key-results/{id}/check-ins``, whose organization is the token's) gets B's
+token with A's ids: the same 404 as an id that exists nowhere.
 """
 
 from __future__ import annotations

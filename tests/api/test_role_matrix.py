@@ -43,7 +43,7 @@ def test_every_mutating_operation_for_every_role() -> None:
         call = spec.build(world.ids, world.today)
         url = url_for(template, world.slug, call)
         for role in ROLES:
-            savepoint = transaction.savepoint()
+            savepoint = transaction.savepoint_create()
             try:
                 response = _send(client, world.tokens[role], method, url, call)
             finally:

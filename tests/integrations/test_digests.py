@@ -182,3 +182,36 @@ def test_digest_chat_text_escapes_names(
     row = NotificationLog.objects.get(kind="digest")
     assert "Platform \\*core\\* \\[ops\\]" in row.body_chat
     assert "https://okr.example.com/health/" in row.body_chat
+
+
+def test_a_finding_about_an_objective_the_lead_cannot_see_stays_out_of_the_digest(
+    org: Organization, team_world: dict[str, Any], now: dt.datetime
+) -> None:
+    from milepost.roadmap.models import InitiativeKeyResult
+
+    today = now.date()
+    boss = factories.make_member(org, Role.ADMIN, "boss@acme.test")
+    secret = factories.make_objective(
+        team_world["cycle"], "secret", title="Secret plan", owner_user=boss, visibility="private"
+    )
+    hush = factories.make_key_result(secret, "hush", title="Quiet acquisition", owner=boss)
+    # The lead's team works on it, and that work ends after the cycle: a finding naming both.
+    late = factories.make_initiative(
+        org,
+        "late",
+        title="Late work",
+        team=team_world["team"],
+        cycle=team_world["cycle"],
+        start_date=today,
+        end_date=team_world["cycle"].end_date + dt.timedelta(days=30),
+    )
+    InitiativeKeyResult.objects.create(organization=org, initiative=late, key_result=hush)
+    recompute_organization(org)
+
+    run_notifications(now + dt.timedelta(seconds=1))
+
+    (digest,) = digests_to("lea@acme.test")
+    assert "Uptime 99.9" in digest.body  # the digest is there, with the lead's own findings
+    assert "Quiet acquisition" not in digest.body
+    assert "Secret plan" not in digest.body
+    assert "secret/hush" not in digest.body

@@ -222,4 +222,4 @@ def test_push_token_for_one_key_result(kr_owner: Actor, key_result: KeyResult) -
     assert token.key_result_id == key_result.pk
     body: Any = page.content.decode()
     assert "curl -fsS -X POST" in body
-    assert f"/key-results/{key_result.pk}/check-ins" in body
+    assert f"http://testserver/api/v1/key-results/{key_result.pk}/check-ins" in body

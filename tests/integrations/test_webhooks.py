@@ -48,7 +48,7 @@ from milepost.integrations.webhooks import (
     verify_signature,
 )
 from milepost.okrs.models import Cycle, KeyResult
-from milepost.okrs.services import record_checkin
+from milepost.okrs.services import close_cycle, record_checkin, skip_objective_retrospective
 from milepost.organizations.access import Actor, system_actor
 from milepost.organizations.models import Organization, Role
 from tests import factories
@@ -154,6 +154,49 @@ def test_cycle_closed(
     (delivery,) = _deliveries()
     assert delivery.payload["data"]["cycle"]["key"] == "q"
     assert delivery.payload["data"]["cycle"]["end_date"] == cycle.end_date.isoformat()
+
+
+def test_closing_a_cycle_announces_it_to_a_local_receiver(
+    admin: Actor,
+    cycle: Cycle,
+    key_result: KeyResult,
+    server: LocalServer,
+    allowed: AllowedHost,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    _subscribe(admin, server, ["cycle.closed"])
+    server.routes["/hook"] = Reply(204)
+    skip_objective_retrospective(actor=admin, objective=key_result.objective)
+    with django_capture_on_commit_callbacks() as callbacks:
+        closed = close_cycle(actor=admin, cycle=cycle)
+        assert WebhookDelivery.objects.count() == 0  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    (delivery,) = _deliveries("cycle.closed")
+    data = delivery.payload["data"]["cycle"]
+    assert data["id"] == cycle.pk
+    assert data["key"] == "q"
+    assert closed.closed_at is not None
+    sent_closed_at = dt.datetime.fromisoformat(data["closed_at"])
+    assert abs(sent_closed_at - closed.closed_at) < dt.timedelta(milliseconds=1)
+    assert run_due_work(timezone.now()).deliveries_delivered == 1
+    (request,) = server.received
+    assert request.headers["x-milepost-event"] == "cycle.closed"
+    assert json.loads(request.body)["data"]["cycle"]["key"] == "q"
+
+
+def test_a_refused_close_announces_nothing(
+    admin: Actor,
+    cycle: Cycle,
+    key_result: KeyResult,
+    server: LocalServer,
+    allowed: AllowedHost,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    _subscribe(admin, server, ["cycle.closed"])
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict):
+        close_cycle(actor=admin, cycle=cycle)  # the objective has no retrospective
+    assert WebhookDelivery.objects.count() == 0
 
 
 def test_a_push_with_a_key_result_token_is_announced(

@@ -245,3 +245,56 @@ def test_only_live_rows_of_the_organization_are_exported(
     assert [kr["key"] for kr in data["objectives"][0]["key_results"]] == ["speed"]
     assert "initiatives" not in data
     assert Objective.objects.filter(key="theirs").exists()
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "acme-plan.yaml"
+
+
+def _export_then_check(slug: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Export `slug` with the command, then `plan check` the file: exit 0, no error line."""
+    exported = tmp_path / f"{slug}.yaml"
+    assert main(["plan", "export", "--org", slug, "--output", str(exported)]) == 0
+    assert "does not pass" not in capsys.readouterr().err
+    assert main(["plan", "check", str(exported), "--as-of", "2026-08-20"]) == 0
+    out = capsys.readouterr().out
+    assert ": error " not in out
+    return out
+
+
+def test_the_example_imported_then_exported_passes_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The example lists milestones app-beta and app-ga under two key results (launch counts
+    them, signups steps at them); Milepost keeps each on launch, so the export has a stepped
+    curve with no milestone: valid, with a warning."""
+    assert main(["plan", "import", str(EXAMPLE), "--org", "acme-x"]) == 0
+    assert "counts toward one key result" in capsys.readouterr().err  # the import warns
+    out = _export_then_check("acme-x", tmp_path, capsys)
+    assert "a stepped curve with no milestone is linear until milestones are listed" in out
+
+
+def test_weights_of_zero_and_key_results_without_milestones_export_valid(
+    plan_org: Organization, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every weight Milepost stores may be 0 ...
+    Objective.objects.filter(organization=plan_org).update(weight=0)
+    KeyResult.objects.filter(organization=plan_org).update(weight=0)
+    Alignment.objects.filter(organization=plan_org).update(weight=0)
+    InitiativeKeyResult.objects.filter(organization=plan_org).update(weight=0)
+    Milestone.objects.filter(organization=plan_org).update(weight=0)
+    assert InitiativeKeyResult.objects.filter(organization=plan_org).exists()
+    assert Alignment.objects.filter(organization=plan_org).exists()
+    # ... a milestones key result may have no milestone yet, a stepped curve none either.
+    objective = Objective.objects.filter(organization=plan_org).order_by("key").first()
+    assert objective is not None
+    factories.make_key_result(objective, "to-plan", kind="milestones", target_value=Decimal(1))
+    factories.make_key_result(objective, "stepped", curve="stepped", target_value=Decimal(9))
+    out = _export_then_check(plan_org.slug, tmp_path, capsys)
+    assert "a milestones key result with no milestone has progress 0" in out
+    assert "a stepped curve with no milestone is linear" in out
+    first = export_text(plan_org)
+    assert "weight: 0\n" in first
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(first)
+    assert main(["plan", "import", str(copy), "--org", "zero-copy"]) == 0
+    assert export_text(Organization.objects.get(slug="zero-copy")) == first

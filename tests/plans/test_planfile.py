@@ -368,14 +368,6 @@ def kr_plan(kr: str, extra: str = "") -> str:
             "objectives[0].key_results[0].checkins[0].value: must be 0 (not done) or 1 (done)",
         ),
         (
-            kr_plan("kind: milestones"),
-            "objectives[0].key_results[0].milestones: a milestones key result needs at least one",
-        ),
-        (
-            kr_plan("kind: increase, start: 0, target: 1, curve: stepped"),
-            "objectives[0].key_results[0].curve: a stepped curve needs milestones",
-        ),
-        (
             kr_plan("kind: milestones, milestones: [{milestone: nope}]"),
             "objectives[0].key_results[0].milestones[0].milestone: unknown milestone 'nope'",
         ),
@@ -503,6 +495,61 @@ def kr_plan(kr: str, extra: str = "") -> str:
 def test_meaning_errors_have_paths(text: str, expected: str) -> None:
     errors = errors_of(text)
     assert any(e.startswith(expected) for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        (
+            kr_plan("kind: milestones"),
+            "objectives[0].key_results[0].milestones: a milestones key result with no milestone "
+            "has progress 0 until milestones are listed",
+        ),
+        (
+            kr_plan("kind: increase, start: 0, target: 1, curve: stepped"),
+            "objectives[0].key_results[0].curve: a stepped curve with no milestone is linear "
+            "until milestones are listed",
+        ),
+        (
+            BASE
+            + "objectives:\n  - key: o\n    title: T\n    cycle: Q3\n    key_results:\n"
+            + "      - {key: a, title: A, kind: milestones, milestones: [{milestone: m}]}\n"
+            + "      - {key: b, title: B, kind: increase, start: 0, target: 9, curve: stepped,"
+            + " milestones: [{milestone: m}]}\n"
+            + "milestones: [{key: m, date: 2026-08-01}]\n",
+            "objectives[0].key_results[1].milestones[0].milestone: milestone 'm' is also listed "
+            "by key result o/a: in Milepost a milestone counts toward one key result, so "
+            "importing keeps it on o/a only",
+        ),
+    ],
+)
+def test_what_milepost_stores_but_rarely_means_is_a_note_not_an_error(text: str, note: str) -> None:
+    """Milepost keeps these states (an export writes them), so a file with them is valid."""
+    document = parse_plan_text(text)
+    assert [str(n) for n in document.notes] == [note]
+
+
+@pytest.mark.parametrize(
+    "weight_at",
+    [
+        "objectives: [{key: o, title: T, cycle: Q3, weight: 0}]\n",
+        "objectives: [{key: p, title: P, cycle: Q3}, {key: o, title: T, cycle: Q3,"
+        " aligns_to: [{objective: p, weight: 0}]}]\n",
+        "objectives: [{key: o, title: T, cycle: Q3, key_results: [{key: k, title: K,"
+        " kind: binary, weight: 0}]}]\n",
+        "objectives: [{key: o, title: T, cycle: Q3, key_results: [{key: k, title: K,"
+        " kind: binary}]}]\ninitiatives: [{key: i, title: I, key_results: [{key_result: o/k,"
+        " weight: 0}]}]\n",
+        "objectives: [{key: o, title: T, cycle: Q3, key_results: [{key: k, title: K,"
+        " kind: milestones, milestones: [{milestone: m, weight: 0}]}]}]\n"
+        "milestones: [{key: m, date: 2026-08-01}]\n",
+    ],
+)
+def test_a_weight_of_zero_is_allowed_a_negative_one_is_not(weight_at: str) -> None:
+    """Milepost stores weights of 0 (the engine then counts the inputs equally)."""
+    assert parse_plan_text(BASE + weight_at).notes == ()
+    errors = errors_of(BASE + weight_at.replace("weight: 0", "weight: -1"))
+    assert any(e.endswith("weight: must be at least 0") for e in errors), errors
 
 
 def test_an_alignment_loop_names_every_objective() -> None:

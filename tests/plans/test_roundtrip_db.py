@@ -50,7 +50,8 @@ def dec(places: int, low: int, high: int) -> st.SearchStrategy[Decimal]:
     )
 
 
-positive_weight = dec(3, 0, 5).filter(lambda d: d > 0)
+# Milepost stores weights of 0 (the engine then counts the inputs equally): so may a plan file.
+weights = st.one_of(st.just(Decimal(0)), dec(3, 0, 5))
 
 
 @dataclass
@@ -111,7 +112,7 @@ def _build(draw: Any, org: Organization) -> None:
             owner_team=w.pick([None, *teams]),
             owner_user=w.pick(people),
             state=draw(st.sampled_from(["draft", "active", "closed", "cancelled"])),
-            weight=draw(positive_weight),
+            weight=draw(weights),
         )
         parent_options = [("o", o) for o in objectives] + [("k", k) for k in key_results]
         if parent_options and draw(st.booleans()):
@@ -121,7 +122,7 @@ def _build(draw: Any, org: Organization) -> None:
                 child=objective,
                 parent_objective=parent if kind == "o" else None,
                 parent_key_result=parent if kind == "k" else None,
-                weight=draw(positive_weight),
+                weight=draw(weights),
             )
         objectives.append(objective)
         for j in range(draw(st.integers(0, 3))):
@@ -148,13 +149,15 @@ def _build(draw: Any, org: Organization) -> None:
                 start_value=low,
                 target_value=high,
                 current_value=low,
-                weight=draw(positive_weight),
+                weight=draw(weights),
                 owner=w.pick(people),
                 due_date=w.maybe(st.sampled_from([cycle.end_date, last, cycle.start_date])),
                 maintain_direction=draw(st.sampled_from(["at_least", "at_most"])),
+                curve=draw(st.sampled_from(["linear", "back_loaded", "stepped"])),
             )
             key_results.append(kr)
-            if kind == "milestones":
+            # A milestones key result or a stepped curve may have no milestone yet.
+            if (kind == "milestones" or kr.curve == "stepped") and draw(st.booleans()):
                 milestone_krs.append(kr)
             previous: CheckIn | None = None
             for _ in range(draw(st.integers(0, 3))):
@@ -211,7 +214,7 @@ def _build(draw: Any, org: Organization) -> None:
             else []
         ):
             InitiativeKeyResult.objects.create(
-                organization=org, initiative=initiative, key_result=kr, weight=draw(positive_weight)
+                organization=org, initiative=initiative, key_result=kr, weight=draw(weights)
             )
         for t in range(draw(st.integers(0, 3))):
             Task.objects.create(
@@ -236,7 +239,7 @@ def _build(draw: Any, org: Organization) -> None:
                 date=on,
                 initiative=w.pick([None, *initiatives]),
                 key_result=counts_toward,
-                weight=draw(positive_weight),
+                weight=draw(weights),
                 done_on=w.maybe(st.just(on)),
             )
         )

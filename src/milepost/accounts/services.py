@@ -3,6 +3,7 @@ an audit event each (never containing a secret or its hash)."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -35,6 +36,42 @@ def ensure_user(*, email: str, full_name: str = "") -> User:
     user = User(email=normalized, full_name=full_name.strip())
     user.set_unusable_password()
     return save_validated(user)
+
+
+NAME_MAX_LENGTH = 200
+
+
+@transaction.atomic
+def update_profile(*, actor: Actor, user: User, full_name: str) -> User:
+    """Change the name a person is shown by (their own only: `PermissionDenied` otherwise).
+
+    The name is trimmed and its inner whitespace collapsed; empty clears it (the person is then
+    shown by their email). `InvalidInput` on ``full_name`` for more than 200 characters or a
+    control character; nothing is written then. An unchanged name writes nothing; a change is
+    one ``user.update`` audit event with the name before and after."""
+    if actor.user_id is None or actor.user_id != user.pk or actor.token is not None:
+        raise PermissionDenied("You can only change your own profile, signed in.")
+    name = " ".join(full_name.split())
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise InvalidInput.field("full_name", "must not contain control characters")
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput.field(
+            "full_name", f"at most {NAME_MAX_LENGTH} characters (it has {len(name)})"
+        )
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    before = locked.full_name
+    if name != before:
+        locked.full_name = name
+        locked.save(update_fields=["full_name"])
+        record_event(
+            actor=actor,
+            action="user.update",
+            target=locked,
+            before={"full_name": before},
+            after={"full_name": name},
+        )
+    user.full_name = locked.full_name
+    return locked
 
 
 def _token_event_data(token: ApiToken) -> dict[str, object]:

@@ -25,7 +25,6 @@ database lock is always shared.
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Any
 
@@ -54,7 +53,8 @@ INVALID_MESSAGE = "The email or password is not right. Both are needed to sign i
 
 
 def _setting(name: str, default: str) -> str:
-    return str(getattr(settings, name, None) or os.environ.get(name) or default)
+    # Set from the environment in milepost.config.settings (README lists every variable).
+    return str(getattr(settings, name, None) or default)
 
 
 def lock_after() -> int:

@@ -12,6 +12,8 @@ Two ways in, both answering the same URLs:
 Every tenant URL is ``/api/v1/orgs/{slug}/…``; `org_actor` turns the credentials and the
 slug into the `Actor` that every ``access_*`` helper and service takes. An organization the
 caller does not belong to — or, for a token, any organization but the token's — is 404.
+The one exception is the push endpoint ``POST /api/v1/key-results/{id}/check-ins`` (issue 8),
+which takes a token only: its organization is the token's (`token_actor`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import AuthenticationError, HttpError
@@ -30,7 +34,8 @@ from ninja.utils import check_csrf
 from milepost.accounts.models import TOKEN_PREFIX, ApiToken, User, hash_token
 from milepost.api.ratelimit import count_auth_failure
 from milepost.errors import NotFound, PermissionDenied
-from milepost.organizations.access import Actor, access_organization, actor_for
+from milepost.organizations.access import Actor, access_organization, actor_for, build_actor
+from milepost.organizations.models import Membership, TeamMember
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 _TOKEN = re.compile(r"^mp_[A-Za-z0-9_-]{10,100}$")
@@ -56,6 +61,26 @@ class TokenAuth(HttpBearer):
             api_token = (
                 ApiToken.objects.select_related("user", "organization")
                 .filter(token_hash=hash_token(token))
+                .annotate(
+                    # What `org_actor` needs, read with the token (one query, not three).
+                    member_role=Subquery(
+                        Membership.objects.filter(
+                            organization_id=OuterRef("organization_id"),
+                            user_id=OuterRef("user_id"),
+                            archived_at__isnull=True,
+                        ).values("role")[:1]
+                    ),
+                    member_team_ids=Subquery(
+                        TeamMember.objects.filter(
+                            organization_id=OuterRef("organization_id"),
+                            user_id=OuterRef("user_id"),
+                        )
+                        .order_by()
+                        .values("user_id")
+                        .annotate(ids=StringAgg(Cast("team_id", CharField()), delimiter=Value(",")))
+                        .values("ids")
+                    ),
+                )
                 .first()
             )
         if (
@@ -116,7 +141,7 @@ def org_actor(request: HttpRequest, slug: str, *, key_result_id: int | None = No
     if isinstance(auth, ApiToken):
         if auth.organization.slug != slug:
             raise NotFound("Organization not found.")
-        actor = actor_for(auth.user, auth.organization, token=auth)
+        actor = _token_actor(auth)
     elif isinstance(auth, User):
         actor = access_organization(auth, slug)
     else:  # pragma: no cover - every tenant operation requires authentication
@@ -124,6 +149,35 @@ def org_actor(request: HttpRequest, slug: str, *, key_result_id: int | None = No
     request._milepost_actor = actor  # type: ignore[attr-defined]
     _check_scope(actor, key_result_id)
     return actor
+
+
+def token_actor(request: HttpRequest, *, key_result_id: int) -> Actor:
+    """The caller of an operation outside ``/orgs/{slug}/`` (token authentication only) as
+    an actor of the token's organization, for an operation on key result `key_result_id`.
+
+    A token scoped to another key result gets `NotFound`, exactly like an id that exists
+    nowhere; a key result of another organization is not found by the ``access_*`` helper
+    the caller uses next (every one is scoped to the actor's organization)."""
+    auth = getattr(request, "auth", None)
+    if not isinstance(auth, ApiToken):  # pragma: no cover - such operations take tokens only
+        raise AuthenticationError()
+    return org_actor(request, auth.organization.slug, key_result_id=key_result_id)
+
+
+def _token_actor(token: ApiToken) -> Actor:
+    """The token's user as an actor of its organization, from the membership role and team
+    ids `TokenAuth` read with the token (else read now, as `actor_for` does)."""
+    if not hasattr(token, "member_role"):
+        return actor_for(token.user, token.organization, token=token)
+    role: str | None = getattr(token, "member_role", None)
+    ids: str | None = getattr(token, "member_team_ids", None)
+    return build_actor(
+        token.user,
+        token.organization,
+        role=role,
+        team_ids=frozenset(int(i) for i in ids.split(",")) if ids else frozenset(),
+        token=token,
+    )
 
 
 def _check_scope(actor: Actor, key_result_id: int | None) -> None:

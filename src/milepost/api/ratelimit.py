@@ -2,14 +2,14 @@
 
 A fixed window counter in Django's cache (Redis in production, so every app server shares
 it). Over the limit the API answers 429 with ``Retry-After``. The limit is
-``MILEPOST_API_RATE_LIMIT`` ("requests/seconds", default 600/60), read from settings or the
-environment; failed token authentications count against the client address with a
-tighter limit (``MILEPOST_API_AUTH_FAILURE_LIMIT``, default 30/60) so token guessing is slow.
+``MILEPOST_API_RATE_LIMIT`` ("requests/seconds", default 600/60) from settings (set from the
+environment variable of the same name); failed token authentications count against the
+client address with a tighter limit (``MILEPOST_API_AUTH_FAILURE_LIMIT``, default 30/60) so
+token guessing is slow.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -24,7 +24,7 @@ DEFAULT_AUTH_FAILURE_LIMIT = "30/60"
 
 
 def _setting(name: str, default: str) -> str:
-    return str(getattr(settings, name, None) or os.environ.get(name) or default)
+    return str(getattr(settings, name, None) or default)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

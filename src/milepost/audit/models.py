@@ -22,12 +22,18 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 class AuditEvent(models.Model):
     organization = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "organizations.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_label = models.CharField(max_length=200)  # kept if the user is deleted; "system", "data source"
+    actor_label = models.CharField(
+        max_length=200
+    )  # kept if the user is deleted; "system", "data source"
     action = models.CharField(max_length=60)  # e.g. "keyresult.update", "checkin.record"
     target_type = models.CharField(max_length=40)
     target_id = models.BigIntegerField(null=True, blank=True)
@@ -42,7 +48,9 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["organization", "target_type", "target_id"], name="audit_org_target_idx"),
+            models.Index(
+                fields=["organization", "target_type", "target_id"], name="audit_org_target_idx"
+            ),
             models.Index(fields=["organization", "-created_at"], name="audit_org_time_idx"),
         ]
 

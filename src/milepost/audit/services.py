@@ -29,9 +29,15 @@ def _jsonable(value: Any) -> Any:
 
 def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
     """The audited state of a row: its concrete field values (FKs as ids), JSON-ready."""
-    names = list(fields) if fields is not None else [
-        f.attname for f in instance._meta.concrete_fields if f.name not in {"created_at", "updated_at"}
-    ]
+    names = (
+        list(fields)
+        if fields is not None
+        else [
+            f.attname
+            for f in instance._meta.concrete_fields
+            if f.name not in {"created_at", "updated_at"}
+        ]
+    )
     return {name: _jsonable(getattr(instance, name)) for name in names}
 
 

@@ -32,6 +32,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument("--bind", default=os.environ.get("MILEPOST_BIND", "127.0.0.1:8000"))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("MILEPOST_WORKERS", "2")))
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("MILEPOST_THREADS", "8")),
+        help="threads per worker (gunicorn gthread workers; 1: sync workers). A request "
+        "spends much of its time waiting for the database; threads let a worker serve "
+        "others meanwhile (default 8)",
+    )
     serve.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
     serve.set_defaults(handler=run_serve)
 
@@ -110,6 +118,11 @@ def run_serve(args: argparse.Namespace) -> int:
         args.bind,
         "--workers",
         str(args.workers),
+        *(
+            ["--worker-class", "gthread", "--threads", str(args.threads)]
+            if args.threads > 1
+            else []
+        ),
         "--access-logfile",
         "-",
         "--timeout",
@@ -117,7 +130,10 @@ def run_serve(args: argparse.Namespace) -> int:
         "--graceful-timeout",
         "20",
     ]
-    print(f"Serving on http://{args.bind}/ with {args.workers} workers", flush=True)
+    print(
+        f"Serving on http://{args.bind}/ with {args.workers} workers x {args.threads} threads",
+        flush=True,
+    )
     os.execv(gunicorn, argv)  # noqa: S606 - replaces this process with gunicorn, fixed argv
     return 0  # pragma: no cover
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 SRC_DIR = Path(__file__).resolve().parent.parent
@@ -29,6 +30,33 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int, *, low: int, high: int) -> int:
+    """An integer from the environment within [low, high]; a bad value stops start-up."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate "requests/seconds" (e.g. ``600/60``) from the environment, checked at start-up."""
+    raw = os.environ.get(name, "").strip() or default
+    count, slash, seconds = raw.partition("/")
+    if not (slash and count.strip().isdigit() and seconds.strip().isdigit()):
+        raise ImproperlyConfigured(
+            f"{name} must be requests/seconds such as {default}, not {raw!r}"
+        )
+    if int(count) < 1 or int(seconds) < 1:
+        raise ImproperlyConfigured(f"{name} needs at least 1 request per at least 1 second")
+    return f"{int(count)}/{int(seconds)}"
+
+
 MILEPOST_ENV = os.environ.get("MILEPOST_ENV", "development")
 PRODUCTION = MILEPOST_ENV == "production"
 TESTING = env_bool("MILEPOST_TESTING", "pytest" in sys.modules)
@@ -40,8 +68,6 @@ def _secret_key() -> str:
     if configured:
         return configured
     if PRODUCTION:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("MILEPOST_SECRET_KEY must be set when MILEPOST_ENV=production")
     # Development: a random key kept in ./var so sessions survive restarts.
     key_file = VAR_DIR / "secret_key"
@@ -132,11 +158,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     if not TESTING:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
+else:
+    # PostgreSQL's JIT compiles any plan estimated above `jit_above_cost`: the whole-plan load
+    # of a large organization (subqueries per key result) crosses it, and compiling took longer
+    # than running (0.1-scale bench with the thresholds scaled: +0.5-1 s per query). A web
+    # request's queries are short: no JIT for this app's connections.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # Sign-in throttling and the account lock (milepost.accounts.signin).
 AUTHENTICATION_BACKENDS = ["milepost.accounts.signin.ThrottledModelBackend"]
+# Consecutive failed sign-ins that lock an account; seconds without a failure that forget
+# earlier ones; failed sign-ins allowed per client address ("count/seconds").
+MILEPOST_SIGNIN_LOCK_AFTER = env_int("MILEPOST_SIGNIN_LOCK_AFTER", 5, low=1, high=1000)
+MILEPOST_SIGNIN_ACCOUNT_WINDOW = env_int(
+    "MILEPOST_SIGNIN_ACCOUNT_WINDOW", 900, low=1, high=365 * 24 * 3600
+)
+MILEPOST_SIGNIN_ADDRESS_LIMIT = env_rate("MILEPOST_SIGNIN_ADDRESS_LIMIT", "20/600")
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
@@ -212,6 +252,9 @@ _smtp_options: dict[str, object] = (
 )
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": _smtp_options}}
 DEFAULT_FROM_EMAIL = os.environ.get("MILEPOST_EMAIL_FROM", "milepost@localhost")
+# The hour of the day (0-23, in the organization's time zone) from which reminders and digests
+# go out on their check-in day (milepost.integrations.reminders.send_hour).
+NOTIFICATION_SEND_HOUR = env_int("MILEPOST_NOTIFICATION_SEND_HOUR", 9, low=0, high=23)
 
 # Security. Production turns everything on; development keeps http://127.0.0.1 usable.
 SESSION_COOKIE_HTTPONLY = True
@@ -256,3 +299,7 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+# API request rate per token, signed-in user or else client address, and the rate of failed
+# token authentications per client address ("requests/seconds"; milepost.api.ratelimit).
+MILEPOST_API_RATE_LIMIT = env_rate("MILEPOST_API_RATE_LIMIT", "600/60")
+MILEPOST_API_AUTH_FAILURE_LIMIT = env_rate("MILEPOST_API_AUTH_FAILURE_LIMIT", "30/60")

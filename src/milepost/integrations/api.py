@@ -1,8 +1,8 @@
 """REST: a key result's data source, read-only (configuring it is done in the web app).
 
-The inbound side — a script pushing a value — is the ordinary check-in endpoint
-``POST /api/v1/orgs/{slug}/key-results/{id}/check-ins`` with a token scoped to that key
-result (see docs/api.md)."""
+The inbound side — a script pushing a value — is ``POST /api/v1/key-results/{id}/check-ins``
+(`milepost.okrs.api.push_checkin`, the same service as the organization's check-in endpoint)
+with a token scoped to that key result (see docs/api.md)."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ from milepost.integrations.reminders import (
 )
 from milepost.okrs.models import Cycle, KeyResult
 from milepost.organizations.models import Organization, Team
-from milepost.reports.queries import _finding_hidden, hidden_objective_keys
+from milepost.reports.queries import finding_hidden, hidden_objective_keys
 from milepost.roadmap.models import Initiative
 from milepost.web.format import STATUS_ORDER, percent
 
@@ -199,7 +199,7 @@ def build_digest(
     mine = [
         (fp, f)
         for fp, f in findings.all()
-        if relevant.intersection(f.objects) and not _finding_hidden(f, hidden)
+        if relevant.intersection(f.objects) and not finding_hidden(f, hidden)
     ]
     stale = [
         (next((by_path[o] for o in f.objects if o in by_path), None), f)

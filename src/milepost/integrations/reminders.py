@@ -59,7 +59,8 @@ OPEN_OBJECTIVE = (ObjectiveState.DRAFT.value, ObjectiveState.ACTIVE.value)
 
 
 def send_hour() -> int:
-    """The local hour from which reminders and digests go out (``NOTIFICATION_SEND_HOUR``)."""
+    """The local hour (0-23) from which reminders and digests go out: the
+    ``NOTIFICATION_SEND_HOUR`` setting, from ``MILEPOST_NOTIFICATION_SEND_HOUR`` (default 9)."""
     return int(getattr(settings, "NOTIFICATION_SEND_HOUR", 9))
 
 

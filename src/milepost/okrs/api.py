@@ -3,6 +3,7 @@ retrospectives."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -10,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Header, Query, Router
 from ninja.responses import Status
 
-from milepost.api.auth import org_actor
+from milepost.api.auth import org_actor, token_actor, token_auth
 from milepost.api.common import PathId, Slug, changes_of, member_user, reference, responses
 from milepost.api.etag import require_current, required_version, set_etag
 from milepost.api.pagination import page_of, paginate
@@ -72,6 +73,9 @@ IdempotencyKey = Annotated[
         "first check-in instead of recording a second one.",
     ),
 ]
+
+
+_CHECKIN_VALUE_SCALE = Decimal(1).scaleb(-CheckIn._meta.get_field("value").decimal_places)
 
 
 def _etagged(response: HttpResponse, instance: Any) -> Any:
@@ -513,6 +517,39 @@ def record_checkin(
     `Idempotency-Key`, a retry of the same request answers 200 with the first check-in and
     writes nothing; the same key with a different value is a 409."""
     actor = org_actor(request, slug, key_result_id=key_result_id)
+    return _record_checkin(actor, key_result_id, payload, response, idempotency_key)
+
+
+@router.post(
+    "/key-results/{key_result_id}/check-ins",
+    response=responses({200: CheckInOut, 201: CheckInOut}),
+    tags=["check-ins"],
+    auth=[token_auth],
+)
+def push_checkin(
+    request: HttpRequest,
+    key_result_id: PathId,
+    payload: CheckInIn,
+    response: HttpResponse,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """For scripts (cron, CI): record a check-in with an API token alone, its organization
+    being the token's — a token scoped to this key result, or any token of its organization
+    whose role may check in on it. Everything else is as
+    `POST /orgs/{slug}/key-results/{id}/check-ins`: 201, 200 for a retry with the same
+    `Idempotency-Key`, 409 for that key with a different value; a key result of another
+    organization is 404. A web session is not accepted here (401)."""
+    actor = token_actor(request, key_result_id=key_result_id)
+    return _record_checkin(actor, key_result_id, payload, response, idempotency_key)
+
+
+def _record_checkin(
+    actor: Actor,
+    key_result_id: int,
+    payload: CheckInIn,
+    response: HttpResponse,
+    idempotency_key: str | None,
+) -> Any:
     kr = access_key_result(actor, key_result_id, checkin=True)
     replayed = (
         idempotency_key is not None
@@ -537,6 +574,13 @@ def record_checkin(
                 errors={"Idempotency-Key": ["already used with a different value or confidence"]},
             )
         response["Idempotent-Replayed"] = "true"
+    if idempotency_key is None:
+        # A check-in just recorded, and nothing corrects it yet: answer from the row the
+        # service wrote (its value at the column's scale, as it reads back) without reading
+        # it again. With a key it may be an earlier check-in (a replay): read it.
+        checkin.value = checkin.value.quantize(_CHECKIN_VALUE_SCALE)
+        checkin.is_corrected = False  # type: ignore[attr-defined]
+        return Status(201, checkin)
     checkin = _checkins(actor).get(pk=checkin.pk)
     return Status(200 if replayed else 201, checkin)
 

@@ -1,5 +1,6 @@
 """REST endpoints for cycles and their close: create and edit cycles, activate, close and
-reopen them, and the retrospectives written at close (part of the okrs router)."""
+reopen them, carry key results over, and the retrospectives written at close (part of the
+okrs router)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from milepost.api.auth import org_actor
 from milepost.api.common import PathId, Slug, changes_of, reference, responses
 from milepost.api.etag import optional_version, required_version, set_etag
 from milepost.api.pagination import page_of, paginate
-from milepost.errors import NotFound
+from milepost.errors import InvalidInput, NotFound
 from milepost.okrs import services
 from milepost.okrs.access import access_cycle, access_key_result, access_objective
 from milepost.okrs.models import Cycle, Retrospective
 from milepost.okrs.querysets import objective_visibility_q
 from milepost.okrs.schemas import (
+    CarryOverIn,
+    CarryOverOut,
     CycleIn,
     CycleOut,
     CyclePatch,
@@ -131,6 +134,33 @@ def activate_cycle(
         actor=actor, cycle=cycle, expected_version=optional_version(request)
     )
     return _etagged(response, cycle)
+
+
+@router.post(
+    f"{ORG}/cycles/{{cycle_id}}/carry-over",
+    response=responses({200: CarryOverOut}),
+    tags=["cycles"],
+)
+def carry_over(request: HttpRequest, slug: Slug, cycle_id: PathId, payload: CarryOverIn) -> Any:
+    """Carry unfinished key results of this cycle into another (whoever may change each key
+    result: admins, or its team's members and owner). Each copy links to its origin and
+    starts from its last value; asking again returns the copies made the first time. 422
+    naming `key_results` for one that reached its target, is not of this cycle or not found;
+    409 if the target cycle is closed."""
+    actor = org_actor(request, slug)
+    cycle = access_cycle(actor, cycle_id)
+    target = reference(access_cycle, actor, payload.target_cycle, "target_cycle")
+    into = reference(access_objective, actor, payload.into_objective, "into_objective")
+    key_results = []
+    for kr_id in dict.fromkeys(payload.key_results):
+        kr = reference(access_key_result, actor, kr_id, "key_results")
+        if kr.objective.cycle_id != cycle.pk:
+            raise InvalidInput.field("key_results", f"key result {kr_id} is not in this cycle")
+        key_results.append(kr)
+    copies = services.carry_over_key_results(
+        actor=actor, key_results=key_results, target_cycle=target, into_objective=into
+    )
+    return {"key_results": copies}
 
 
 @router.post(

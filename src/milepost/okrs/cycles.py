@@ -12,7 +12,7 @@ Rules:
   has neither a retrospective (a reflection) nor an admin's explicit skip (cancelled objectives
   need none). Closing gives every live key result its retrospective with the engine's score
   and grade (kept overrides and lessons untouched), scores the objectives' reflections, and
-  closes the open objectives.
+  closes the open objectives; the ``cycle.closed`` webhook event goes out on commit.
 * **closed**: check-ins and every edit of its objectives and key results are refused with
   `Conflict` (`require_open_cycle`, called by the OKR services). Retrospectives may still be
   amended.
@@ -66,6 +66,7 @@ from milepost.audit.models import AuditEvent
 from milepost.audit.services import record_event, snapshot
 from milepost.engine.model import CycleState, ObjectiveState
 from milepost.errors import Conflict, PermissionDenied
+from milepost.integrations.webhooks import emit_cycle_closed
 from milepost.okrs.access import can_edit_cycle
 from milepost.okrs.engine_io import recompute_objectives_and_ancestors
 from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective, Retrospective
@@ -463,7 +464,8 @@ def close_cycle(*, actor: Actor, cycle: Cycle, expected_version: int | None = No
     Every live key result gets its retrospective with the engine's score and grade as of the
     cycle's score date (overrides and lessons already written are kept), reflections get
     their objective's score, and open objectives are closed. From then on its check-ins and
-    edits are refused until an owner reopens it."""
+    edits are refused until an owner reopens it. Webhook subscribers get ``cycle.closed``
+    once the transaction commits."""
     _require_cycle_editor(actor)
     locked = _lock_cycle(actor, cycle, expected_version)
     if locked.state != CycleState.ACTIVE:
@@ -505,6 +507,8 @@ def close_cycle(*, actor: Actor, cycle: Cycle, expected_version: int | None = No
             "retrospectives_rescored": updated,
         },
     )
+    # Subscribers hear of it once this transaction commits (never if it rolls back).
+    emit_cycle_closed(locked)
     sync_fields(cycle, locked, _CYCLE_STATE_FIELDS)
     return locked
 

@@ -26,9 +26,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
@@ -39,8 +38,6 @@ from milepost.engine.explain import Explanation
 from milepost.engine.model import (
     AlignmentLink,
     CheckInPoint,
-    CycleInput,
-    CycleState,
     KeyResultInput,
     KeyResultKind,
     MaintainDirection,
@@ -50,14 +47,14 @@ from milepost.engine.model import (
     Plan,
     RollupMode,
     Status,
-    TeamInput,
 )
 from milepost.engine.model import Curve as CurveKind
 from milepost.engine.okr import evaluate_key_result, evaluate_okrs
 from milepost.engine.results import KeyResultResult, ObjectiveResult, OkrReport
 from milepost.engine.rollup import rollup_objectives
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective
-from milepost.organizations.models import Organization, Team
+from milepost.okrs.plan_rows import load_okrs
+from milepost.organizations.models import Organization
 from milepost.roadmap.models import Milestone
 
 KR_STORED_FIELDS = (
@@ -212,7 +209,24 @@ def _with_ancestors(organization_id: int, starts: Collection[int]) -> set[int]:
 # --- rows → engine inputs ------------------------------------------------------------------
 
 
-def checkin_history(checkins: Iterable[CheckIn]) -> list[CheckIn]:
+class _CheckInLike(Protocol):
+    """What `checkin_history` reads of a check-in (a `CheckIn` or a `plan_rows.CheckInRow`)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def corrects_id(self) -> int | None: ...
+    @property
+    def archived_at(self) -> dt.datetime | None: ...
+    @property
+    def effective_date(self) -> dt.date: ...
+    @property
+    def recorded_at(self) -> dt.datetime: ...
+    @property
+    def value(self) -> Decimal: ...
+
+
+def checkin_history[C: _CheckInLike](checkins: Iterable[C]) -> list[C]:
     """A key result's history as the engine reads it, oldest first.
 
     Archived check-ins and check-ins replaced by a correction are left out. Order: effective
@@ -224,14 +238,14 @@ def checkin_history(checkins: Iterable[CheckIn]) -> list[CheckIn]:
     by_id = {c.pk: c for c in rows}
     replaced = {c.corrects_id for c in rows if c.corrects_id is not None}
 
-    def origin(c: CheckIn) -> CheckIn:
+    def origin(c: C) -> C:
         for _ in range(len(by_id)):  # a chain of corrections is never longer than the history
             if c.corrects_id is None or c.corrects_id not in by_id:
                 break
             c = by_id[c.corrects_id]
         return c
 
-    def order(c: CheckIn) -> tuple[dt.date, dt.datetime, int]:
+    def order(c: C) -> tuple[dt.date, dt.datetime, int]:
         first = origin(c)
         return (c.effective_date, first.recorded_at, first.pk)
 
@@ -279,130 +293,15 @@ def _group_by_kr(rows: Iterable[Any]) -> dict[int, list[Any]]:
     return grouped
 
 
-def _objective_input(objective: Objective, links: Sequence[AlignmentLink]) -> ObjectiveInput:
-    return ObjectiveInput(
-        key=objective.key,
-        title=objective.title,
-        cycle_key=objective.cycle.key,
-        team_key=objective.owner_team.key if objective.owner_team is not None else None,
-        owner=objective.owner_user.email if objective.owner_user is not None else None,
-        weight=objective.weight,
-        state=ObjectiveState(objective.state),
-        aligns_to=tuple(links),
-    )
-
-
-@dataclass(frozen=True)
-class _LoadedPlan:
-    plan: Plan
-    objectives: dict[str, Objective]  # engine key -> row
-    key_results: dict[str, KeyResult]
-    histories: dict[str, list[CheckIn]]
-    cycle_id: int | None
-
-
-def _descendants(edges: Iterable[_Edge], roots: Collection[int]) -> set[int]:
-    children: dict[int, set[int]] = defaultdict(set)
-    for e in edges:
-        children[e.parent].add(e.child)
-    found: set[int] = set()
-    stack = list(roots)
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
-def _load(organization: Organization, cycle: Cycle | None) -> _LoadedPlan:
-    org_id = organization.pk
-    objectives_qs = live_objectives(org_id).select_related("cycle", "owner_team", "owner_user")
-    if cycle is not None:
-        # A cycle's objectives roll up objectives aligned to them from other cycles (a year's
-        # objective from its quarters'), so those come along, all the way down.
-        roots = list(live_objectives(org_id).filter(cycle=cycle).values_list("pk", flat=True))
-        extra = _descendants(_live_edges(org_id), roots) - set(roots)
-        objectives_qs = objectives_qs.filter(Q(cycle=cycle) | Q(pk__in=extra))
-    objective_rows = list(objectives_qs.order_by("cycle__start_date", "key", "pk"))
-    objective_ids = [o.pk for o in objective_rows]
-
-    links: dict[int, list[AlignmentLink]] = defaultdict(list)
-    for child_id, parent_key, kr_objective_key, kr_key, weight in (
-        Alignment.objects.filter(child_id__in=objective_ids, archived_at__isnull=True)
-        .order_by("pk")
-        .values_list(
-            "child_id",
-            "parent_objective__key",
-            "parent_key_result__objective__key",
-            "parent_key_result__key",
-            "weight",
-        )
-    ):
-        if kr_key is not None:
-            links[child_id].append(
-                AlignmentLink(parent_key_result=f"{kr_objective_key}/{kr_key}", weight=weight)
-            )
-        elif parent_key is not None:
-            links[child_id].append(AlignmentLink(parent_objective=parent_key, weight=weight))
-
-    by_id = {o.pk: o for o in objective_rows}
-    kr_qs = live_key_results(org_id).filter(objective_id__in=objective_ids)
-    kr_rows = list(kr_qs.select_related("owner").order_by("objective_id", "key", "pk"))
-    for kr in kr_rows:  # reuse the loaded objective (and its cycle) instead of a query each
-        kr.objective = by_id[kr.objective_id]
-    checkins = _group_by_kr(CheckIn.objects.filter(key_result__in=kr_qs.values("pk")))
-    milestones = _group_by_kr(
-        Milestone.objects.filter(key_result__in=kr_qs.values("pk"), archived_at__isnull=True)
-    )
-    teams = Team.objects.filter(organization_id=org_id, archived_at__isnull=True).order_by("key")
-    team_inputs = tuple(
-        TeamInput(key, name, parent_key, capacity)
-        for key, name, parent_key, capacity in teams.values_list(
-            "key", "name", "parent__key", "capacity_days_per_week"
-        )
-    )
-    cycles: dict[int, CycleInput] = {}
-    for o in objective_rows:
-        c = o.cycle
-        cycles.setdefault(
-            c.pk, CycleInput(c.key, c.name, c.start_date, c.end_date, CycleState(c.state))
-        )
-
-    kr_inputs = []
-    histories: dict[str, list[CheckIn]] = {}
-    key_results: dict[str, KeyResult] = {}
-    for kr in kr_rows:
-        kr_in = key_result_input(kr, checkins.get(kr.pk, ()), milestones.get(kr.pk, ()))
-        kr_inputs.append(kr_in)
-        key_results[kr_in.key] = kr
-        histories[kr_in.key] = checkin_history(checkins.get(kr.pk, ()))
-    plan = Plan(
-        organization_name=organization.name,
-        timezone=organization.timezone,
-        settings=organization.engine_settings(),
-        teams=team_inputs,
-        cycles=tuple(cycles.values()),
-        objectives=tuple(_objective_input(o, links.get(o.pk, ())) for o in objective_rows),
-        key_results=tuple(kr_inputs),
-    )
-    return _LoadedPlan(
-        plan=plan,
-        objectives={o.key: o for o in objective_rows},
-        key_results=key_results,
-        histories=histories,
-        cycle_id=cycle.pk if cycle is not None else None,
-    )
-
-
 def load_okr_plan(organization: Organization, *, cycle: Cycle | None = None) -> Plan:
     """The OKR part of the organization's plan, ready for the engine: teams, cycles, objectives
     with their alignment, key results with their check-ins and milestones.
 
     With ``cycle``, the objectives of that cycle plus every objective aligned below them from
-    other cycles (their roll-up needs them). A fixed number of queries.
+    other cycles (their roll-up needs them). Two queries (three when objectives of other
+    cycles align below the cycle's); see `milepost.okrs.plan_rows`.
     """
-    return _load(organization, cycle).plan
+    return load_okrs(organization, cycle, history=checkin_history).plan
 
 
 def evaluate_cycle(
@@ -414,16 +313,13 @@ def evaluate_cycle(
     Objectives from other cycles that feed the roll-up are evaluated but left out of the report.
     """
     day = as_of or organization_today(organization)
-    loaded = _load(organization, cycle)
+    loaded = load_okrs(organization, cycle, history=checkin_history)
     report = evaluate_okrs(loaded.plan, day)
+    in_cycle = {k for k, c in loaded.objective_cycle_ids.items() if c == cycle.pk}
     return OkrReport(
         day,
-        {
-            k: r
-            for k, r in report.key_results.items()
-            if loaded.key_results[k].objective.cycle_id == cycle.pk
-        },
-        {k: r for k, r in report.objectives.items() if loaded.objectives[k].cycle_id == cycle.pk},
+        {k: r for k, r in report.key_results.items() if k.split("/", 1)[0] in in_cycle},
+        {k: r for k, r in report.objectives.items() if k in in_cycle},
     )
 
 
@@ -435,7 +331,7 @@ def _fit(value: Decimal, limit: Decimal) -> Decimal:
 
 
 def _kr_values(
-    result: KeyResultResult, kr: KeyResult, history: Sequence[CheckIn]
+    result: KeyResultResult, kr: KeyResult, history: Sequence[_CheckInLike]
 ) -> dict[str, Any]:
     return {
         "progress": _fit(result.progress, _PROGRESS_LIMIT),
@@ -480,17 +376,37 @@ def recompute_organization(
     objectives aligned below it) from a full engine evaluation as of ``as_of`` (default:
     today in the organization's time zone). Writes only rows whose values changed."""
     day = as_of or organization_today(organization)
-    loaded = _load(organization, cycle)
+    loaded = load_okrs(organization, cycle, history=checkin_history)
     report = evaluate_okrs(loaded.plan, day, with_forecast=False)
+    # Only the stored columns are read back (and written): no other field is touched.
+    kr_rows = {
+        kr.pk: kr
+        for kr in KeyResult.objects.filter(
+            organization_id=organization.pk,
+            archived_at__isnull=True,
+            objective__in=live_objectives(organization.pk)
+            .filter(loaded.objective_filter)
+            .values("pk"),
+        ).only("pk", "start_value", *KR_STORED_FIELDS)
+    }
+    objective_rows = {
+        o.pk: o
+        for o in live_objectives(organization.pk)
+        .filter(loaded.objective_filter)
+        .only("pk", *OBJECTIVE_STORED_FIELDS)
+    }
     krs = [
-        kr
-        for key, kr in loaded.key_results.items()
-        if _apply(kr, _kr_values(report.key_results[key], kr, loaded.histories[key]))
+        kr_rows[pk]
+        for key, pk in loaded.key_result_ids.items()
+        if _apply(
+            kr_rows[pk],
+            _kr_values(report.key_results[key], kr_rows[pk], loaded.histories[key]),
+        )
     ]
     objectives = [
-        o
-        for key, o in loaded.objectives.items()
-        if _apply(o, _objective_values(report.objectives[key]))
+        objective_rows[pk]
+        for key, pk in loaded.objective_ids.items()
+        if _apply(objective_rows[pk], _objective_values(report.objectives[key]))
     ]
     return Recomputed(
         _write(KeyResult, krs, KR_STORED_FIELDS),
@@ -498,19 +414,136 @@ def recompute_organization(
     )
 
 
+@transaction.atomic(savepoint=False)
 def recompute_key_result_and_ancestors(
-    key_result: KeyResult, *, as_of: dt.date | None = None
+    key_result: KeyResult,
+    *,
+    as_of: dt.date | None = None,
+    organization: Organization | None = None,
+    also_write: Mapping[str, Any] | None = None,
 ) -> Recomputed:
-    """Re-evaluate one key result and roll up its objective and every objective above it
+    """Re-evaluate one key result and roll up the objectives its change reaches: its own
+    objective, and in the ``children`` and ``both`` roll-up modes every objective above it
     (through alignment, including links to a parent key result); write only those rows.
 
-    Called in the check-in transaction (and after any edit that changes the numbers). A fixed
-    number of queries; the other inputs come from their stored columns.
+    ``key_result`` is taken as given for its definition (kind, numbers, window, curve,
+    ``objective.cycle``; load ``owner`` too to save a query): pass a row just read, or locked,
+    in the calling transaction. Its stored columns are updated on the instance and in the
+    database; ``also_write`` names further columns of the key result written in the same
+    UPDATE (a check-in's version bump). Called in the check-in transaction: in the default
+    (``key_results``) mode five queries — check-ins, the key result's UPDATE, the objective's
+    lock, its key results, its UPDATE — and no row of any other objective is locked, since
+    alignment does not move progress in that mode (issue 9, W2: every check-in used to lock
+    the whole chain up to the root, serialising all writes of a tree on its root's row lock).
     """
-    organization = Organization.objects.get(pk=key_result.organization_id)
-    return recompute_objectives_and_ancestors(
-        organization, key_result_ids={key_result.pk}, as_of=as_of
+    organization = organization or Organization.objects.get(pk=key_result.organization_id)
+    settings = organization.engine_settings()
+    day = as_of or organization_today(organization)
+    kr = key_result
+    objective = kr.objective
+    extra = dict(also_write or {})
+    for name, value in extra.items():
+        setattr(kr, name, value)
+    if (
+        kr.organization_id != organization.pk
+        or kr.archived_at is not None
+        or objective.archived_at is not None
+        or objective.cycle.archived_at is not None
+    ):  # not something the engine sees: nothing to recompute
+        if extra:
+            KeyResult.objects.filter(pk=kr.pk).update(**extra)
+        return Recomputed(0, 0)
+
+    checkins = list(CheckIn.objects.filter(key_result_id=kr.pk).order_by())
+    milestones: list[Milestone] = []
+    if kr.kind == KeyResultKind.MILESTONES or kr.curve == CurveKind.STEPPED:
+        milestones = list(
+            Milestone.objects.filter(key_result_id=kr.pk, archived_at__isnull=True).order_by()
+        )
+    result = evaluate_key_result(
+        key_result_input(kr, checkins, milestones), day, settings, with_forecast=False
     )
+    kr_changed = _apply(kr, _kr_values(result, kr, checkin_history(checkins)))
+    fields = {name: getattr(kr, name) for name in KR_STORED_FIELDS} if kr_changed else {}
+    if fields or extra:
+        KeyResult.objects.filter(pk=kr.pk).update(**fields, **extra)
+
+    if settings.rollup is not RollupMode.KEY_RESULTS:
+        # Alignment moves progress up the chain: the general path rolls up the objective
+        # and every ancestor (locked in id order), reading this key result's new columns.
+        done = recompute_objectives_and_ancestors(
+            organization, objective_ids={objective.pk}, as_of=day
+        )
+        return Recomputed(int(kr_changed), done.objectives)
+
+    # Only the key result's own objective moves. Lock it before reading its key results, so
+    # that a concurrent check-in on a sibling cannot roll it up from this one's old value.
+    locked = (
+        live_objectives(organization.pk)
+        .select_for_update(of=("self",))
+        .filter(pk=objective.pk)
+        .values_list("key", "state", "progress", "expected", "status")
+        .first()
+    )
+    if locked is None:
+        return Recomputed(int(kr_changed), 0)
+    key, state, progress, expected, status = locked
+    kr_inputs: list[KeyResultInput] = []
+    kr_results: dict[str, KeyResultResult] = {}
+    for pk, kr_key, weight, current, raw, s_progress, s_expected, s_status, conf in (
+        live_key_results(organization.pk)
+        .filter(objective_id=objective.pk)
+        .order_by("key", "pk")
+        .values_list(
+            "pk",
+            "key",
+            "weight",
+            "current_value",
+            "progress_raw",
+            "progress",
+            "expected",
+            "status",
+            "confidence",
+        )
+    ):
+        path = f"{key}/{kr_key}"
+        # Only key, objective and weight matter to the roll-up; the rest is filler.
+        kr_inputs.append(
+            KeyResultInput(
+                path, key, kr_key, KeyResultKind.INCREASE, Decimal(0), Decimal(1), day, day, weight
+            )
+        )
+        kr_results[path] = (
+            result
+            if pk == kr.pk
+            else KeyResultResult(
+                path,
+                current,
+                raw,
+                s_progress,
+                s_expected,
+                Status(s_status),
+                conf,
+                False,
+                None,
+                "",
+                None,
+                _STORED,
+            )
+        )
+    rolled = rollup_objectives(
+        [ObjectiveInput(key=key, title="", cycle_key="", state=ObjectiveState(state))],
+        kr_inputs,
+        kr_results,
+        settings,
+        day,
+    )
+    values = _objective_values(rolled[key])
+    if (values["progress"], values["expected"], values["status"]) == (progress, expected, status):
+        return Recomputed(int(kr_changed), 0)
+    Objective.objects.filter(pk=objective.pk).update(**values)
+    _apply(objective, values)
+    return Recomputed(int(kr_changed), 1)
 
 
 @transaction.atomic(savepoint=False)

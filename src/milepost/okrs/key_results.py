@@ -16,19 +16,20 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from milepost.audit.services import record_event, snapshot
 from milepost.engine.model import KeyResultKind
-from milepost.errors import Conflict, InvalidInput, PermissionDenied
+from milepost.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from milepost.integrations.webhooks import emit_checkin_events
 from milepost.okrs.access import can_check_in, can_edit_key_result
 from milepost.okrs.cycles import require_open_cycle
 from milepost.okrs.engine_io import (
     KR_STORED_FIELDS,
     organization_today,
+    recompute_key_result_and_ancestors,
     recompute_objectives_and_ancestors,
 )
 from milepost.okrs.models import CheckIn, CheckInSource, Cycle, KeyResult, Objective
@@ -43,10 +44,17 @@ from milepost.okrs.validation import (
     named_fields,
     require_in_org,
     sync_fields,
-    validate,
+    with_field_names,
 )
 from milepost.organizations.access import Actor
-from milepost.servicekit import apply_update, archive, check_version, create_audited, restore
+from milepost.servicekit import (
+    apply_update,
+    archive,
+    check_version,
+    create_audited,
+    invalid_from,
+    restore,
+)
 
 if TYPE_CHECKING:
     from milepost.accounts.models import User
@@ -300,11 +308,32 @@ def _check_confidence(errors: FieldErrors, confidence: Any) -> None:
 # Set by the service itself; skipping their validation saves a query each (and leaves the
 # idempotency key's uniqueness to the database, where a race is caught and answered).
 _CHECKIN_TRUSTED = ("organization", "key_result", "author", "corrects")
+_CONFIDENCE_MESSAGE = next(
+    str(c.violation_error_message)
+    for c in CheckIn._meta.constraints
+    if c.name == "checkin_confidence_0_10"
+)
 
 
 def _insert_checkin(checkin: CheckIn) -> bool:
-    """Validate and insert; False if the database refused it as a duplicate (a race)."""
-    validate(checkin, exclude=_CHECKIN_TRUSTED)
+    """Validate and insert; False if the database refused it as a duplicate (a race).
+
+    The fields are validated in Python; of the named constraints, the confidence range is
+    checked here (Django would ask the database, a query per check-in) and the other two
+    cannot fail for a new row but for a race on a unique value (the idempotency key, the
+    check-in corrected), which the database catches: only then is a savepoint needed.
+    """
+    try:
+        checkin.full_clean(
+            exclude=list(_CHECKIN_TRUSTED), validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as exc:
+        raise with_field_names(CheckIn, invalid_from(exc)) from exc
+    if checkin.confidence is not None and checkin.confidence > 10:
+        raise InvalidInput.field("confidence", _CONFIDENCE_MESSAGE)
+    if checkin.idempotency_key is None and checkin.corrects_id is None:
+        checkin.save(force_insert=True)
+        return True
     try:
         with transaction.atomic():
             checkin.save(force_insert=True)
@@ -326,11 +355,17 @@ def _replay(actor: Actor, kr: KeyResult, idempotency_key: str) -> CheckIn | None
     return existing
 
 
-def _after_checkin(actor: Actor, kr: KeyResult, caller: KeyResult | None) -> dict[str, Any]:
-    """Bump the key result's version, refresh its numbers and its ancestors'; the new state."""
-    KeyResult.objects.filter(pk=kr.pk).update(version=F("version") + 1, updated_at=timezone.now())
-    recompute_objectives_and_ancestors(actor.organization, key_result_ids={kr.pk})
-    kr.refresh_from_db(fields=["version", "updated_at", *KR_STORED_FIELDS])
+def _after_checkin(
+    actor: Actor, kr: KeyResult, caller: KeyResult | None, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Bump the key result's version, refresh its numbers and its objectives' (one UPDATE of
+    the key result); the new state."""
+    recompute_key_result_and_ancestors(
+        kr,
+        organization=actor.organization,
+        as_of=today,
+        also_write={"version": kr.version + 1, "updated_at": timezone.now()},
+    )
     if caller is not None:
         sync_fields(caller, kr, ["version", "updated_at", *KR_STORED_FIELDS])
     return {
@@ -338,6 +373,20 @@ def _after_checkin(actor: Actor, kr: KeyResult, caller: KeyResult | None) -> dic
         "progress": str(kr.progress),
         "status": kr.status,
     }
+
+
+def _lock_for_checkin(actor: Actor, key_result_id: int) -> KeyResult:
+    """The key result locked for a check-in, with what the check-in reads of it (its
+    objective and cycle, its owner for the engine input) in the same query."""
+    kr = (
+        KeyResult.objects.select_for_update(of=("self",))
+        .select_related("objective__cycle", "owner")
+        .filter(pk=key_result_id, organization_id=actor.organization_id)
+        .first()
+    )
+    if kr is None:
+        raise NotFound("Key result not found.")
+    return kr
 
 
 @transaction.atomic
@@ -361,7 +410,7 @@ def record_checkin(
     The same ``idempotency_key`` returns the first check-in and writes nothing.
     """
     require_in_org(actor, key_result, "Key result")
-    kr = lock_key_result(actor, key_result.pk)
+    kr = _lock_for_checkin(actor, key_result.pk)
     _require_checkin_rights(actor, kr)
     key = (idempotency_key or "").strip() or None
     if key is not None and (existing := _replay(actor, kr, key)) is not None:
@@ -401,7 +450,7 @@ def record_checkin(
         if key is not None and (existing := _replay(actor, kr, key)) is not None:
             return existing
         raise Conflict("The check-in conflicts with one recorded at the same time; try again.")
-    state = _after_checkin(actor, kr, key_result)
+    state = _after_checkin(actor, kr, key_result, today)
     record_event(
         actor=actor,
         action="checkin.record",

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from milepost.engine.model import Curve as CurveKind
 from milepost.engine.model import (
     CycleState,
     KeyResultKind,
@@ -22,7 +23,6 @@ from milepost.engine.model import (
     ObjectiveState,
     Status,
 )
-from milepost.engine.model import Curve as CurveKind
 from milepost.okrs.querysets import KeyResultQuerySet, ObjectiveQuerySet
 from milepost.organizations.models import TenantModel
 from milepost.organizations.querysets import TenantQuerySet
@@ -37,7 +37,9 @@ class Cycle(TenantModel):
     name = models.CharField(max_length=200)
     start_date = models.DateField()
     end_date = models.DateField()
-    state = models.CharField(max_length=10, choices=_choices(CycleState), default=CycleState.PLANNING)
+    state = models.CharField(
+        max_length=10, choices=_choices(CycleState), default=CycleState.PLANNING
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
@@ -77,13 +79,25 @@ class Objective(TenantModel):
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     owner_team = models.ForeignKey(
-        "organizations.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="objectives"
+        "organizations.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="objectives",
     )
     owner_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="objectives"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="objectives",
     )
-    visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.ORGANIZATION)
-    state = models.CharField(max_length=10, choices=_choices(ObjectiveState), default=ObjectiveState.DRAFT)
+    visibility = models.CharField(
+        max_length=12, choices=Visibility.choices, default=Visibility.ORGANIZATION
+    )
+    state = models.CharField(
+        max_length=10, choices=_choices(ObjectiveState), default=ObjectiveState.DRAFT
+    )
     weight = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal(1))
     carried_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to"
@@ -112,7 +126,9 @@ class Objective(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "cycle", "owner_team"], name="objective_org_cycle_team_idx"),
+            models.Index(
+                fields=["organization", "cycle", "owner_team"], name="objective_org_cycle_team_idx"
+            ),
             models.Index(fields=["organization", "owner_user"], name="objective_org_owner_idx"),
         ]
 
@@ -138,7 +154,9 @@ class Alignment(TenantModel):
                 condition=(Q(parent_objective__isnull=False) & Q(parent_key_result__isnull=True))
                 | (Q(parent_objective__isnull=True) & Q(parent_key_result__isnull=False)),
                 name="alignment_exactly_one_parent",
-                violation_error_message="An alignment has exactly one parent: an objective or a key result.",
+                violation_error_message=(
+                    "An alignment has exactly one parent: an objective or a key result."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(parent_objective=F("child")),
@@ -170,14 +188,20 @@ class KeyResult(TenantModel):
     key = models.SlugField(max_length=80)
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
-    kind = models.CharField(max_length=10, choices=_choices(KeyResultKind), default=KeyResultKind.INCREASE)
+    kind = models.CharField(
+        max_length=10, choices=_choices(KeyResultKind), default=KeyResultKind.INCREASE
+    )
     unit = models.CharField(max_length=30, blank=True)
     start_value = models.DecimalField(max_digits=20, decimal_places=6, default=Decimal(0))
     target_value = models.DecimalField(max_digits=20, decimal_places=6, default=Decimal(1))
     current_value = models.DecimalField(max_digits=20, decimal_places=6, default=Decimal(0))
     weight = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal(1))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="key_results"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="key_results",
     )
     due_date = models.DateField(null=True, blank=True)  # None = the cycle's end
     curve = models.CharField(max_length=12, choices=_choices(CurveKind), default=CurveKind.LINEAR)
@@ -203,7 +227,9 @@ class KeyResult(TenantModel):
             models.UniqueConstraint(
                 fields=["objective", "key"],
                 name="kr_key_unique_in_objective",
-                violation_error_message="A key result with this key already exists in the objective.",
+                violation_error_message=(
+                    "A key result with this key already exists in the objective."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(weight__gte=0),
@@ -213,12 +239,16 @@ class KeyResult(TenantModel):
             models.CheckConstraint(
                 condition=~Q(kind="increase") | Q(target_value__gt=F("start_value")),
                 name="kr_increase_target_above_start",
-                violation_error_message="For an increase key result the target must be above the start.",
+                violation_error_message=(
+                    "For an increase key result the target must be above the start."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(kind="decrease") | Q(target_value__lt=F("start_value")),
                 name="kr_decrease_target_below_start",
-                violation_error_message="For a decrease key result the target must be below the start.",
+                violation_error_message=(
+                    "For a decrease key result the target must be below the start."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(confidence__isnull=True) | Q(confidence__lte=10),
@@ -260,9 +290,15 @@ class CheckIn(TenantModel):
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     note = models.TextField(blank=True)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="checkins"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="checkins",
     )
-    source = models.CharField(max_length=12, choices=CheckInSource.choices, default=CheckInSource.MANUAL)
+    source = models.CharField(
+        max_length=12, choices=CheckInSource.choices, default=CheckInSource.MANUAL
+    )
     recorded_at = models.DateTimeField()
     effective_date = models.DateField()  # calendar date in the organization's timezone
     corrects = models.OneToOneField(
@@ -344,7 +380,9 @@ class Retrospective(TenantModel):
                 condition=(Q(objective__isnull=False) & Q(key_result__isnull=True))
                 | (Q(objective__isnull=True) & Q(key_result__isnull=False)),
                 name="retro_exactly_one_subject",
-                violation_error_message="A retrospective is about exactly one objective or key result.",
+                violation_error_message=(
+                    "A retrospective is about exactly one objective or key result."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)),

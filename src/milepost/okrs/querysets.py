@@ -9,7 +9,8 @@ from django.db.models import Q
 from milepost.organizations.querysets import TenantQuerySet
 
 if TYPE_CHECKING:
-    from milepost.okrs.models import KeyResult, Objective
+    # Used in the quoted type arguments below, which ruff does not read.
+    from milepost.okrs.models import KeyResult, Objective  # noqa: F401
     from milepost.organizations.access import Actor
 
 

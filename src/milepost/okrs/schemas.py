@@ -379,6 +379,25 @@ class RetrospectiveOut(Schema):
 
 
 GradeName = Literal["missed", "partial", "achieved"]
+
+
+class CarryOverIn(Schema):
+    """Key results of the cycle in the URL to carry into `target_cycle` (each starts from its
+    last value); `into_objective`, an objective of the target cycle, else each goes into the
+    objective continuing its own there (made if needed)."""
+
+    key_results: list[Id] = Field(..., min_length=1, max_length=200)
+    target_cycle: Id
+    into_objective: Id | None = None
+
+
+class CarryOverOut(Schema):
+    """The copies in the target cycle, in the order asked (a key result carried there before
+    gives the copy made then)."""
+
+    key_results: list[KeyResultOut]
+
+
 ReasonName = Literal["target_wrong", "execution", "external", "measurement"]
 
 

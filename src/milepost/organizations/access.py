@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from milepost.errors import NotFound, PermissionDenied
-from milepost.organizations.models import ROLE_RANK, Membership, Organization, Role, Team, TeamMember
+from milepost.organizations.models import (
+    ROLE_RANK,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    TeamMember,
+)
 
 if TYPE_CHECKING:
     from milepost.accounts.models import ApiToken, User
@@ -63,9 +70,13 @@ class Actor:
             team_id is not None and team_id in self.team_ids
         )
 
-    def require_edit_owned(self, *, owner_user_id: int | None, team_id: int | None, what: str) -> None:
+    def require_edit_owned(
+        self, *, owner_user_id: int | None, team_id: int | None, what: str
+    ) -> None:
         if not self.can_edit_owned(owner_user_id=owner_user_id, team_id=team_id):
-            raise PermissionDenied(f"You may only edit {what} that you own or that belong to your teams.")
+            raise PermissionDenied(
+                f"You may only edit {what} that you own or that belong to your teams."
+            )
 
 
 def actor_for(user: User, organization: Organization, *, token: ApiToken | None = None) -> Actor:
@@ -77,15 +88,39 @@ def actor_for(user: User, organization: Organization, *, token: ApiToken | None 
     )
     if membership is None or not user.is_active:
         raise NotFound("Organization not found.")
-    role = Role(membership.role)
-    if token is not None and ROLE_RANK[Role(token.role)] < ROLE_RANK[role]:
-        role = Role(token.role)  # a token never carries more than its own role
     team_ids = frozenset(
-        TeamMember.objects.filter(organization=organization, user=user).values_list("team_id", flat=True)
+        TeamMember.objects.filter(organization=organization, user=user).values_list(
+            "team_id", flat=True
+        )
     )
+    return build_actor(
+        user,
+        organization,
+        role=membership.role,
+        team_ids=team_ids,
+        token=token,
+    )
+
+
+def build_actor(
+    user: User,
+    organization: Organization,
+    *,
+    role: str | None,
+    team_ids: frozenset[int],
+    token: ApiToken | None = None,
+) -> Actor:
+    """`actor_for` from rows the caller already read: the user's live membership role in the
+    organization (None: not a member, NotFound) and their team ids (for a caller that reads
+    them in the same query as the credentials)."""
+    if role is None or not user.is_active:
+        raise NotFound("Organization not found.")
+    member_role = Role(role)
+    if token is not None and ROLE_RANK[Role(token.role)] < ROLE_RANK[member_role]:
+        member_role = Role(token.role)  # a token never carries more than its own role
     return Actor(
         organization=organization,
-        role=role,
+        role=member_role,
         user=user,
         team_ids=team_ids,
         label=user.email,

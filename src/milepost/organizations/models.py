@@ -35,9 +35,13 @@ class Organization(models.Model):
     on_track_gap = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.10"))
     at_risk_gap = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.25"))
     allow_over_achievement = models.BooleanField(default=False)
-    over_achievement_cap = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.5"))
+    over_achievement_cap = models.DecimalField(
+        max_digits=4, decimal_places=2, default=Decimal("1.5")
+    )
     rollup_mode = models.CharField(
-        max_length=16, choices=[(m.value, m.value) for m in RollupMode], default=RollupMode.KEY_RESULTS
+        max_length=16,
+        choices=[(m.value, m.value) for m in RollupMode],
+        default=RollupMode.KEY_RESULTS,
     )
     objective_status_mode = models.CharField(
         max_length=8,
@@ -114,13 +118,17 @@ class TenantModel(models.Model):
 
 
 class Membership(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
-    # Reminder preferences; None = the organization's default.
+    # Reminder preferences; None = the organization's default. (A member's chat webhook is
+    # stored encrypted in milepost.integrations.models.ChatWebhook.)
     checkin_weekday = models.PositiveSmallIntegerField(null=True, blank=True)
     notification_channel = models.CharField(max_length=16, blank=True)
-    chat_webhook_url = models.URLField(blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -151,12 +159,20 @@ class Membership(models.Model):
 class Team(TenantModel):
     key = models.SlugField(max_length=60)
     name = models.CharField(max_length=200)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     capacity_days_per_week = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal(0))
     lead = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_teams",
     )
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="TeamMember", related_name="teams")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMember", related_name="teams"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -186,7 +202,9 @@ class Team(TenantModel):
 class TeamMember(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="team_members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships"
+    )
 
     class Meta:
         constraints = [
@@ -197,3 +215,6 @@ class TeamMember(models.Model):
             )
         ]
         indexes = [models.Index(fields=["organization", "user"], name="teammember_org_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.team_id}"

@@ -45,10 +45,14 @@ def _check_timezone(name: str) -> None:
 
 
 @transaction.atomic
-def create_organization(*, owner: User | None, name: str, slug: str = "", timezone: str = "UTC") -> Organization:
+def create_organization(
+    *, owner: User | None, name: str, slug: str = "", timezone: str = "UTC"
+) -> Organization:
     """Create an organization; `owner` (if given) becomes its first member with role owner."""
     _check_timezone(timezone)
-    organization = Organization(name=name.strip(), slug=slug or slugify(name)[:60], timezone=timezone)
+    organization = Organization(
+        name=name.strip(), slug=slug or slugify(name)[:60], timezone=timezone
+    )
     save_validated(organization)
     actor = system_actor(organization)
     if owner is not None:
@@ -57,7 +61,9 @@ def create_organization(*, owner: User | None, name: str, slug: str = "", timezo
         actor = Actor(organization=organization, role=Role.OWNER, user=owner, label=owner.email)
     from milepost.audit.services import record_event, snapshot
 
-    record_event(actor=actor, action="organization.create", target=organization, after=snapshot(organization))
+    record_event(
+        actor=actor, action="organization.create", target=organization, after=snapshot(organization)
+    )
     return organization
 
 
@@ -89,7 +95,9 @@ def add_member(*, actor: Actor, user: User, role: Role = Role.MEMBER) -> Members
         raise Conflict(f"{user.email} is already a member.")
     if existing is not None:  # a former member comes back
         restore(actor=actor, instance=existing)
-        return apply_update(actor=actor, instance=existing, changes={"role": role}, allowed=["role"])
+        return apply_update(
+            actor=actor, instance=existing, changes={"role": role}, allowed=["role"]
+        )
     membership = Membership(organization_id=actor.organization_id, user=user, role=role)
     return create_audited(actor=actor, instance=membership)
 
@@ -134,7 +142,9 @@ def _check_team_parent(team: Team, parent: Team | None) -> None:
     node = parent
     while node is not None:
         if node.pk == team.pk and team.pk is not None:
-            raise InvalidInput.field("parent", "a team cannot be placed under itself or its own sub-team")
+            raise InvalidInput.field(
+                "parent", "a team cannot be placed under itself or its own sub-team"
+            )
         node = node.parent
 
 
@@ -176,7 +186,11 @@ def update_team(
             raise InvalidInput.field("parent", "team not found")
         _check_team_parent(locked, parent)
     return apply_update(
-        actor=actor, instance=locked, changes=changes, allowed=TEAM_FIELDS, expected_version=expected_version
+        actor=actor,
+        instance=locked,
+        changes=changes,
+        allowed=TEAM_FIELDS,
+        expected_version=expected_version,
     )
 
 
@@ -210,4 +224,6 @@ def remove_team_member(*, actor: Actor, team: Team, user: User) -> None:
 
     deleted, _ = TeamMember.objects.filter(team=team, user=user).delete()
     if deleted:
-        record_event(actor=actor, action="team.remove_member", target=team, before={"user": user.pk})
+        record_event(
+            actor=actor, action="team.remove_member", target=team, before={"user": user.pk}
+        )

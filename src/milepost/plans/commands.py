@@ -15,6 +15,7 @@ YAML/JSON, not a mapping, bad arguments).
 from __future__ import annotations
 
 import argparse
+import codecs
 import gc
 import re
 import sys
@@ -105,14 +106,22 @@ def _run_report(args: argparse.Namespace) -> int:
         document = load_document(args.file, sys.stderr)
     except PlanInvalid:
         return 1
-    from milepost.plans.report import evaluate_plan, report_json, report_text
+    from milepost.plans.report import evaluate_plan, report_json, report_json_bytes, report_text
 
     try:
         evaluation = evaluate_plan(document.plan, _as_of(args, document.plan))
     except EngineError as exc:
         raise CommandError(f"{args.file}: {exc}", exit_code=1) from None
     if args.format == "json":
-        sys.stdout.write(report_json(evaluation))
+        out = sys.stdout
+        binary = getattr(out, "buffer", None)
+        if binary is not None and codecs.lookup(out.encoding or "ascii").name == "utf-8":
+            # A report is megabytes of JSON: write orjson's UTF-8 bytes as they are.
+            out.flush()
+            binary.write(report_json_bytes(evaluation))
+            binary.flush()
+        else:
+            out.write(report_json(evaluation))
     else:
         sys.stdout.write(report_text(evaluation, explain=args.explain))
     return 0
@@ -138,12 +147,15 @@ def _run_check(args: argparse.Namespace) -> int:
         print(f"{path}: 1 error", file=sys.stdout)
         return 1
     findings = evaluation.roadmap.findings
+    # Allowed but probably unmeant (`PlanDocument.notes`): warnings, never errors.
+    for note in document.notes:
+        print(f"{path}: warning {note}")
     for f in findings:
         objects = f" [{', '.join(f.objects)}]" if f.objects else ""
         print(f"{path}: {f.severity.value} {f.code}: {f.message}{objects}")
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
-    warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
-    infos = len(findings) - errors - warnings
+    warnings = sum(1 for f in findings if f.severity is Severity.WARNING) + len(document.notes)
+    infos = len(findings) + len(document.notes) - errors - warnings
     verdict = "plan has errors" if errors else "valid"
     print(
         f"{path}: {verdict}; findings: {errors} error{'s' if errors != 1 else ''}, "

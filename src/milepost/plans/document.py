@@ -64,12 +64,17 @@ class PlanDocument:
       least one note appear.
     - ``tasks``: initiative key → its tasks, for initiatives whose file lists them (an
       initiative may instead give bare ``tasks_total``/``tasks_done`` counts).
+    - ``notes``: things the file says that are allowed but probably not what its author
+      meant (a stepped curve with no milestone yet, a milestone counted by two key results);
+      ``milepost plan check`` prints them as warnings. They never make a file invalid.
     """
 
     plan: Plan
     descriptions: dict[str, str] = field(default_factory=dict)
     checkin_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tasks: dict[str, tuple[TaskSpec, ...]] = field(default_factory=dict)
+    # Derived from the rest (what a check says of it): not part of what the document is.
+    notes: tuple[PlanIssue, ...] = field(default=(), compare=False)
 
 
 def format_path(path: IssuePath) -> str:

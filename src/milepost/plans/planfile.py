@@ -18,6 +18,7 @@ Pure Python: no Django import, so `milepost plan check` runs on a file with no d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -175,6 +176,9 @@ def _validate(data: Any) -> tuple[PlanDocument | None, list[PlanIssue]]:
             seen.add((issue.path, issue.message))
             unique.append(issue)
     unique.sort(key=lambda i: _document_order(data, i.path))
+    if document is not None and document.notes:
+        ordered = sorted(document.notes, key=lambda i: _document_order(data, i.path))
+        document = replace(document, notes=tuple(ordered))
     return (document if not unique else None), unique
 
 

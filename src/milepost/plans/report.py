@@ -38,13 +38,14 @@ from milepost.engine.results import (
     ScheduledItem,
 )
 from milepost.engine.roadmap import RoadmapReport, evaluate_roadmap
-from milepost.plans.canonical import dump_json
+from milepost.plans.textio import dump_json, dump_json_bytes
 
 __all__ = [
     "PlanEvaluation",
     "evaluate_plan",
     "report_data",
     "report_json",
+    "report_json_bytes",
     "report_text",
     "round4",
 ]
@@ -74,8 +75,25 @@ def evaluate_plan(plan: Plan, as_of: date, *, with_forecast: bool = True) -> Pla
     return PlanEvaluation(plan=plan, as_of=as_of, okr=okr, roadmap=roadmap)
 
 
+# round4 depends on the value alone (equal Decimals give equal results), and a report
+# repeats the same few thousand progress values: each is rounded once. Bounded.
+_ROUNDED: dict[Decimal, Decimal] = {}
+_ROUNDED_MAX = 65_536
+
+
 def round4(value: Decimal) -> Decimal:
     """Round half up to 4 decimals, without trailing zeros or exponent: 0.15384 → 0.1538."""
+    if not value.is_finite():  # a signalling NaN cannot even be hashed
+        return _round4(value)
+    found = _ROUNDED.get(value)
+    if found is None:
+        if len(_ROUNDED) >= _ROUNDED_MAX:
+            _ROUNDED.clear()
+        found = _ROUNDED[value] = _round4(value)
+    return found
+
+
+def _round4(value: Decimal) -> Decimal:
     if value.adjusted() < 20:  # fits the default context's 28 digits with room to spare
         rounded = value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)
     else:
@@ -183,6 +201,11 @@ def report_data(evaluation: PlanEvaluation) -> dict[str, Any]:
 def report_json(evaluation: PlanEvaluation) -> str:
     """`report_data` as indented JSON text with sorted keys and a final newline."""
     return dump_json(report_data(evaluation))
+
+
+def report_json_bytes(evaluation: PlanEvaluation) -> bytes:
+    """`report_json` encoded as UTF-8."""
+    return dump_json_bytes(report_data(evaluation))
 
 
 # --- text ---------------------------------------------------------------------------------

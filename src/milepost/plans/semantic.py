@@ -58,6 +58,7 @@ Raw = dict[str, Any]
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 KR_REF_PATTERN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*)$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ONE = Decimal(1)
 
 # Kinds whose start and target must be written: for binary and milestones they default to 0, 1.
 _MEASURED = (KeyResultKind.INCREASE, KeyResultKind.DECREASE, KeyResultKind.MAINTAIN)
@@ -90,7 +91,8 @@ def _dec(m: Raw, name: str) -> Decimal | None:
 
 def _int(m: Raw, name: str) -> int | None:
     value = _dec(m, name)
-    if value is None or int(value.as_tuple().exponent) < 0:
+    # same_quantum(1): exponent 0, the usual case, without building as_tuple().
+    if value is None or not (value.same_quantum(_ONE) or int(value.as_tuple().exponent) >= 0):
         return None
     return int(value)
 
@@ -100,14 +102,30 @@ def _bool(m: Raw, name: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+# A plan names the same few hundred days thousands of times (every weekly check-in): each
+# text is parsed once. Bounded.
+_DATES: dict[str, date | None] = {}
+_DATES_MAX = 65_536
+
+
 def _date(m: Raw, name: str) -> date | None:
     value = m.get(name)
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
+    if not isinstance(value, str):
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+        return _DATES[value]
+    except KeyError:
+        pass
+    parsed: date | None = None
+    if _ISO_DATE.match(value):
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            parsed = None
+    if len(_DATES) >= _DATES_MAX:
+        _DATES.clear()
+    _DATES[value] = parsed
+    return parsed
 
 
 def _enum[E: StrEnum](m: Raw, name: str, cls: type[E]) -> E | None:
@@ -126,6 +144,9 @@ def _unknown(kind: str, key: str, known: Iterable[str]) -> str:
 class _Builder:
     def __init__(self) -> None:
         self.issues: list[PlanIssue] = []
+        self.notes: list[PlanIssue] = []
+        # milestone key → the key result that lists it first (Milepost stores one)
+        self.milestone_counted_by: dict[str, str] = {}
         # namespace → key → path of the item that first used it
         self.claimed: dict[str, dict[str, IssuePath]] = {
             "team": {},
@@ -147,6 +168,10 @@ class _Builder:
 
     def err(self, path: IssuePath, message: str) -> None:
         self.issues.append(PlanIssue(path, message))
+
+    def note(self, path: IssuePath, message: str) -> None:
+        """Something allowed that is probably not meant (a warning, never an error)."""
+        self.notes.append(PlanIssue(path, message))
 
     def claim(self, namespace: str, key: str, path: IssuePath, key_field: str = "key") -> bool:
         """Record that the item at `path` owns `key`; report a duplicate and return False."""
@@ -462,7 +487,7 @@ class _Builder:
         if description := _text(raw, "description"):
             self.descriptions[f"kr:{full}"] = description
         checkins = self.checkins(path, raw, full, kind, start, target)
-        milestones = self.kr_milestones(path, raw, kind, curve)
+        milestones = self.kr_milestones(path, raw, full, kind, curve)
         weight = _dec(raw, "weight")
         return KeyResultInput(
             key=full,
@@ -515,7 +540,7 @@ class _Builder:
         return tuple(point for point, _ in rows)
 
     def kr_milestones(
-        self, path: IssuePath, raw: Raw, kind: KeyResultKind, curve: Curve
+        self, path: IssuePath, raw: Raw, kr_key: str, kind: KeyResultKind, curve: Curve
     ) -> tuple[MilestoneRef, ...]:
         refs: list[MilestoneRef] = []
         for m_path, m in _items(raw, "milestones", path):
@@ -534,6 +559,14 @@ class _Builder:
             if any(r.key == key for r in refs):
                 self.err((*m_path, "milestone"), f"milestone '{key}' is listed twice")
                 continue
+            first = self.milestone_counted_by.setdefault(key, kr_key)
+            if first != kr_key:
+                self.note(
+                    (*m_path, "milestone"),
+                    f"milestone '{key}' is also listed by key result {first}: in Milepost a "
+                    f"milestone counts toward one key result, so importing keeps it on {first} "
+                    "only",
+                )
             on, done_on = self.milestone_dates[key]
             weight = _dec(m, "weight")
             refs.append(
@@ -545,10 +578,20 @@ class _Builder:
                 )
             )
         listed = isinstance(raw.get("milestones"), list) and bool(raw["milestones"])
+        # Milepost keeps such key results (one created before its milestones, or whose
+        # milestones count toward another key result), so the format accepts them too: what
+        # an export writes always passes `plan check`. The engine says what it does instead.
         if kind is KeyResultKind.MILESTONES and not listed:
-            self.err((*path, "milestones"), "a milestones key result needs at least one milestone")
+            self.note(
+                (*path, "milestones"),
+                "a milestones key result with no milestone has progress 0 until milestones "
+                "are listed",
+            )
         elif curve is Curve.STEPPED and not listed:
-            self.err((*path, "curve"), "a stepped curve needs milestones (list them in milestones)")
+            self.note(
+                (*path, "curve"),
+                "a stepped curve with no milestone is linear until milestones are listed",
+            )
         elif listed and kind is not KeyResultKind.MILESTONES and curve is not Curve.STEPPED:
             self.err(
                 (*path, "milestones"),
@@ -780,5 +823,6 @@ def build_document(data: Raw) -> tuple[PlanDocument | None, list[PlanIssue]]:
         descriptions=b.descriptions,
         checkin_notes=b.checkin_notes,
         tasks=b.tasks,
+        notes=tuple(b.notes),
     )
     return document, []

@@ -10,8 +10,9 @@ Each takes the acting `Actor` and applies visibility once, here:
   actor, and explanations that name it are redacted.
 
 Every number comes from the engine: the tree reads the stored columns the engine maintains;
-schedule, findings and priorities are a live `milepost.roadmap.engine_io.evaluate`. Each
-function runs a fixed number of queries, whatever the size of the organization.
+schedule, findings and priorities are a live evaluation of the plan
+(`milepost.roadmap.engine_io.load_plan_with_ids`, whose ids name the rows). Each function
+runs a fixed number of queries, whatever the size of the organization.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import BooleanField, Case, QuerySet, Value, When
 
@@ -33,7 +35,10 @@ from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective
 from milepost.okrs.querysets import objective_visibility_q
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Role
-from milepost.roadmap.models import Initiative, Milestone
+
+if TYPE_CHECKING:
+    from milepost.engine.model import InitiativeInput
+    from milepost.roadmap.engine_io import LoadedPlan
 
 # --- the alignment tree ---------------------------------------------------------------------
 
@@ -90,33 +95,106 @@ def with_visibility(actor: Actor, objectives: QuerySet[Objective]) -> QuerySet[O
     )
 
 
+_TREE_OBJECTIVE_COLUMNS = (
+    "pk",
+    "key",
+    "title",
+    "visibility",
+    "state",
+    "owner_team_id",
+    "owner_user_id",
+    "progress",
+    "expected",
+    "status",
+    "visible_to_actor",
+)
+_TREE_KR_COLUMNS = (
+    "pk",
+    "objective_id",
+    "key",
+    "title",
+    "kind",
+    "unit",
+    "start_value",
+    "target_value",
+    "current_value",
+    "progress",
+    "expected",
+    "status",
+    "confidence",
+    "owner_id",
+)
+
+
+def _kr_node(row: tuple[Any, ...], children: list[TreeNode]) -> KeyResultNode:
+    (
+        pk,
+        _,
+        key,
+        title,
+        kind,
+        unit,
+        start_value,
+        target_value,
+        current_value,
+        progress,
+        expected,
+        status,
+        confidence,
+        owner_id,
+    ) = row
+    return KeyResultNode(
+        pk,
+        key,
+        title,
+        kind,
+        unit,
+        start_value,
+        target_value,
+        current_value,
+        progress,
+        expected,
+        status,
+        confidence,
+        owner_id,
+        children,
+    )
+
+
 def alignment_tree(actor: Actor, cycle: Cycle) -> list[TreeNode]:
     """The cycle's objectives as a forest: roots are objectives with no parent in the cycle;
     under each objective, its key results and the objectives aligned to it (an objective
     aligned to two parents appears under both; one aligned to a key result appears under
-    that key result). Three queries."""
+    that key result). Three queries, rows read as tuples (the numbers are the stored columns
+    the engine keeps current, so no plan evaluation is needed)."""
     objectives = list(
         with_visibility(
             actor,
             Objective.objects.of(actor.organization_id).filter(
                 cycle=cycle, archived_at__isnull=True
             ),
-        ).order_by("key", "pk")
-    )
-    by_id = {o.pk: o for o in objectives}
-    visible = {o.pk for o in objectives if o.visible_to_actor}  # type: ignore[attr-defined]
-    key_results: dict[int, list[KeyResult]] = defaultdict(list)
-    kr_objective: dict[int, int] = {}
-    for kr in (
-        KeyResult.objects.of(actor.organization_id)
-        .filter(objective_id__in=list(by_id), archived_at__isnull=True)
+        )
         .order_by("key", "pk")
+        .values_list(*_TREE_OBJECTIVE_COLUMNS)
+    )
+    by_id = {o[0]: o for o in objectives}
+    visible = {o[0] for o in objectives if o[10]}
+    key_results: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    kr_objective: dict[int, int] = {}
+    # The same objectives as above, as a join rather than a list of thousands of ids.
+    for row in (
+        KeyResult.objects.of(actor.organization_id)
+        .filter(
+            objective__cycle=cycle, objective__archived_at__isnull=True, archived_at__isnull=True
+        )
+        .order_by("key", "pk")
+        .values_list(*_TREE_KR_COLUMNS)
     ):
-        key_results[kr.objective_id].append(kr)
-        kr_objective[kr.pk] = kr.objective_id
+        key_results[row[1]].append(row)
+        kr_objective[row[0]] = row[1]
     links = list(
         Alignment.objects.of(actor.organization_id)
-        .filter(child_id__in=list(by_id), archived_at__isnull=True)
+        .filter(child__cycle=cycle, child__archived_at__isnull=True, archived_at__isnull=True)
         .order_by("pk")
         .values_list("child_id", "parent_objective_id", "parent_key_result_id", "weight")
     )
@@ -132,7 +210,19 @@ def alignment_tree(actor: Actor, cycle: Cycle) -> list[TreeNode]:
             has_parent.add(child_id)
 
     def build(objective_id: int, weight: Decimal, path: frozenset[int]) -> TreeNode:
-        o = by_id[objective_id]
+        (
+            pk,
+            key,
+            title,
+            visibility,
+            state,
+            owner_team_id,
+            owner_user_id,
+            progress,
+            expected,
+            status,
+            _,
+        ) = by_id[objective_id]
         path = path | {objective_id}
 
         def children(pairs: list[tuple[int, Decimal]]) -> list[TreeNode]:
@@ -144,53 +234,37 @@ def alignment_tree(actor: Actor, cycle: Cycle) -> list[TreeNode]:
             # the actor may see still hang below it.
             return TreeNode(
                 locked=True,
-                progress=o.progress,
-                expected=o.expected,
-                status=o.status,
+                progress=progress,
+                expected=expected,
+                status=status,
                 weight=weight,
                 children=children(under_objective.get(objective_id, []))
                 + [
                     node
                     for kr in key_results.get(objective_id, [])
-                    for node in children(under_kr.get(kr.pk, []))
+                    for node in children(under_kr.get(kr[0], []))
                 ],
             )
+        own = key_results.get(objective_id, [])
         return TreeNode(
             locked=False,
-            id=o.pk,
-            key=o.key,
-            title=o.title,
-            visibility=o.visibility,
-            state=o.state,
-            owner_team_id=o.owner_team_id,
-            owner_user_id=o.owner_user_id,
-            progress=o.progress,
-            expected=o.expected,
-            status=o.status,
+            id=pk,
+            key=key,
+            title=title,
+            visibility=visibility,
+            state=state,
+            owner_team_id=owner_team_id,
+            owner_user_id=owner_user_id,
+            progress=progress,
+            expected=expected,
+            status=status,
             weight=weight,
-            key_results=[
-                KeyResultNode(
-                    id=kr.pk,
-                    key=kr.key,
-                    title=kr.title,
-                    kind=kr.kind,
-                    unit=kr.unit,
-                    start_value=kr.start_value,
-                    target_value=kr.target_value,
-                    current_value=kr.current_value,
-                    progress=kr.progress,
-                    expected=kr.expected,
-                    status=kr.status,
-                    confidence=kr.confidence,
-                    owner_id=kr.owner_id,
-                    children=children(under_kr.get(kr.pk, [])),
-                )
-                for kr in key_results.get(objective_id, [])
-            ],
+            # A node of its own per place in the tree: its children differ with the path.
+            key_results=[_kr_node(kr, children(under_kr.get(kr[0], []))) for kr in own],
             children=children(under_objective.get(objective_id, [])),
         )
 
-    return [build(o.pk, Decimal(1), frozenset()) for o in objectives if o.pk not in has_parent]
+    return [build(o[0], Decimal(1), frozenset()) for o in objectives if o[0] not in has_parent]
 
 
 # --- redaction of what the actor may not see --------------------------------------------------
@@ -252,9 +326,6 @@ def finding_hidden(finding: Finding, hidden: Collection[str]) -> bool:
     return False
 
 
-_finding_hidden = finding_hidden  # the name other modules imported first
-
-
 # --- schedule, findings, priorities -----------------------------------------------------------
 
 
@@ -286,10 +357,17 @@ class RoadmapSchedule:
 
 def _evaluate(
     actor: Actor, cycle: Cycle | None, as_of: dt.date | None
-) -> tuple[OkrReport, RoadmapReport]:
-    from milepost.roadmap.engine_io import evaluate
+) -> tuple[LoadedPlan, OkrReport, RoadmapReport]:
+    """The plan (three queries, with the ids its keys name) and its evaluation."""
+    from milepost.engine.okr import evaluate_okrs
+    from milepost.engine.roadmap import evaluate_roadmap
+    from milepost.okrs.engine_io import organization_today
+    from milepost.roadmap.engine_io import load_plan_with_ids
 
-    return evaluate(actor.organization, cycle=cycle, as_of=as_of)
+    loaded = load_plan_with_ids(actor.organization, cycle=cycle)
+    day = as_of or organization_today(actor.organization)
+    okr = evaluate_okrs(loaded.plan, day)
+    return loaded, okr, evaluate_roadmap(loaded.plan, day, okr)
 
 
 def roadmap_schedule(
@@ -298,15 +376,9 @@ def roadmap_schedule(
     """The computed schedule (critical path method) of the cycle's roadmap, or of the whole
     organization's when `cycle` is None: each initiative's and milestone's planned dates
     beside its earliest/latest dates, slack and criticality. A fixed number of queries."""
-    okr, roadmap = _evaluate(actor, cycle, as_of)
-    initiatives = {
-        i.key: i
-        for i in Initiative.objects.of(actor.organization_id).filter(archived_at__isnull=True)
-    }
-    milestones = {
-        m.key: m
-        for m in Milestone.objects.of(actor.organization_id).filter(archived_at__isnull=True)
-    }
+    loaded, okr, roadmap = _evaluate(actor, cycle, as_of)
+    initiatives = {i.key: i for i in loaded.plan.initiatives}
+    milestones = {m.key: m for m in loaded.plan.milestones}
     rows: list[ScheduleRow] = []
     schedule = roadmap.schedule
     if schedule is not None:
@@ -315,14 +387,15 @@ def roadmap_schedule(
                 ini = initiatives[key]
                 kind, pk, title, start, end = (
                     "initiative",
-                    ini.pk,
+                    loaded.initiative_ids[key],
                     ini.title,
-                    ini.start_date,
-                    ini.end_date,
+                    ini.start,
+                    ini.end,
                 )
             elif key in milestones:
                 ms = milestones[key]
-                kind, pk, title, start, end = "milestone", ms.pk, ms.name, ms.date, ms.date
+                pk = loaded.milestone_ids[key]
+                kind, title, start, end = "milestone", ms.name, ms.on, ms.on
             else:  # pragma: no cover - the plan holds only these two kinds
                 continue
             rows.append(
@@ -357,7 +430,7 @@ def plan_findings(
 ) -> list[Finding]:
     """Where the OKRs and the roadmap disagree (plan-health findings), errors first; findings
     about objectives the actor may not see are left out. A fixed number of queries."""
-    _, roadmap = _evaluate(actor, cycle, as_of)
+    _, _, roadmap = _evaluate(actor, cycle, as_of)
     hidden = hidden_objective_keys(actor)
     return [f for f in roadmap.findings if not finding_hidden(f, hidden)]
 
@@ -378,25 +451,24 @@ def priority_ranking(
 ) -> list[RankedInitiative]:
     """Initiatives ranked by the outcomes they serve (engine priority), each with its
     term-by-term explanation; terms about objectives the actor may not see are redacted."""
-    _, roadmap = _evaluate(actor, cycle, as_of)
+    loaded, _, roadmap = _evaluate(actor, cycle, as_of)
     hidden = hidden_objective_keys(actor)
-    initiatives = {
-        i.key: i
-        for i in Initiative.objects.of(actor.organization_id).filter(archived_at__isnull=True)
-    }
+    initiatives = {i.key: i for i in loaded.plan.initiatives}
     ranked: list[RankedInitiative] = []
     for result in roadmap.priorities:
         initiative = initiatives.get(result.key)
         if initiative is None:  # pragma: no cover - the plan's initiatives come from these rows
             continue
-        ranked.append(_ranked(result, initiative, hidden))
+        ranked.append(_ranked(result, loaded.initiative_ids[result.key], initiative, hidden))
     return ranked
 
 
-def _ranked(result: PriorityResult, initiative: Initiative, hidden: set[str]) -> RankedInitiative:
+def _ranked(
+    result: PriorityResult, pk: int, initiative: InitiativeInput, hidden: set[str]
+) -> RankedInitiative:
     return RankedInitiative(
         rank=result.rank,
-        id=initiative.pk,
+        id=pk,
         key=initiative.key,
         title=initiative.title,
         score=result.score,

@@ -18,10 +18,18 @@ class Initiative(TenantModel):
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     team = models.ForeignKey(
-        "organizations.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="initiatives"
+        "organizations.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="initiatives",
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="initiatives"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="initiatives",
     )
     cycle = models.ForeignKey(
         "okrs.Cycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="initiatives"
@@ -40,7 +48,9 @@ class Initiative(TenantModel):
     # Business case at initiation: which key results it should move, by how much, at what cost.
     hypothesis = models.TextField(blank=True)
     estimated_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    estimated_effort_days = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    estimated_effort_days = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True
+    )
     # Closure summary when done or cancelled (the punch list is the tasks still open).
     delivered_summary = models.TextField(blank=True)
     outcome_summary = models.TextField(blank=True)
@@ -55,7 +65,9 @@ class Initiative(TenantModel):
                 violation_error_message="An initiative with this key already exists.",
             ),
             models.CheckConstraint(
-                condition=Q(start_date__isnull=True) | Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                condition=Q(start_date__isnull=True)
+                | Q(end_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
                 name="initiative_end_after_start",
                 violation_error_message="end_date must be on or after start_date.",
             ),
@@ -93,7 +105,9 @@ class InitiativeKeyResult(TenantModel):
     """The initiative is expected to move the key result; weight = expected contribution."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="kr_links")
-    key_result = models.ForeignKey("okrs.KeyResult", on_delete=models.CASCADE, related_name="initiative_links")
+    key_result = models.ForeignKey(
+        "okrs.KeyResult", on_delete=models.CASCADE, related_name="initiative_links"
+    )
     weight = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal(1))
     expected_impact = models.CharField(max_length=300, blank=True)  # "+300 page views"
 
@@ -121,7 +135,11 @@ class Milestone(TenantModel):
     )
     # A milestone can count toward a `milestones` key result, with a weight.
     key_result = models.ForeignKey(
-        "okrs.KeyResult", null=True, blank=True, on_delete=models.SET_NULL, related_name="milestones"
+        "okrs.KeyResult",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="milestones",
     )
     weight = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal(1))
     done_on = models.DateField(null=True, blank=True)
@@ -155,26 +173,36 @@ class Dependency(TenantModel):
         Milestone, null=True, blank=True, on_delete=models.CASCADE, related_name="successor_links"
     )
     successor_initiative = models.ForeignKey(
-        Initiative, null=True, blank=True, on_delete=models.CASCADE, related_name="predecessor_links"
+        Initiative,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="predecessor_links",
     )
     successor_milestone = models.ForeignKey(
         Milestone, null=True, blank=True, on_delete=models.CASCADE, related_name="predecessor_links"
     )
     type = models.CharField(
-        max_length=2, choices=[(t.value, t.value) for t in DependencyType], default=DependencyType.FS
+        max_length=2,
+        choices=[(t.value, t.value) for t in DependencyType],
+        default=DependencyType.FS,
     )
     lag_days = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(Q(predecessor_initiative__isnull=False) & Q(predecessor_milestone__isnull=True))
+                condition=(
+                    Q(predecessor_initiative__isnull=False) & Q(predecessor_milestone__isnull=True)
+                )
                 | (Q(predecessor_initiative__isnull=True) & Q(predecessor_milestone__isnull=False)),
                 name="dependency_one_predecessor",
                 violation_error_message="A dependency has exactly one predecessor.",
             ),
             models.CheckConstraint(
-                condition=(Q(successor_initiative__isnull=False) & Q(successor_milestone__isnull=True))
+                condition=(
+                    Q(successor_initiative__isnull=False) & Q(successor_milestone__isnull=True)
+                )
                 | (Q(successor_initiative__isnull=True) & Q(successor_milestone__isnull=False)),
                 name="dependency_one_successor",
                 violation_error_message="A dependency has exactly one successor.",

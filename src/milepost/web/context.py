@@ -1,10 +1,10 @@
 """Who is using the web app, in which organization: the session's current organization.
 
 Every signed-in page is wrapped by `member_view`, which resolves the user's memberships in one
-query (organization and team ids included), picks the organization kept in the session (or the
-first one), builds the `Actor` that every access helper and service takes, and passes it to the
-view. Domain refusals become pages: `NotFound` a 404 (another organization's object is never
-revealed), `PermissionDenied` a 403.
+query (organization, team ids and the organization's latest change included), picks the
+organization kept in the session (or the first one), builds the `Actor` that every access
+helper and service takes, and passes it to the view. Domain refusals become pages: `NotFound`
+a 404 (another organization's object is never revealed), `PermissionDenied` a 403.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from milepost.audit.models import AuditEvent
 from milepost.errors import NotFound, PermissionDenied
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Membership, Role, TeamMember
@@ -46,6 +47,10 @@ class WebContext:
 
     actor: Actor | None
     organizations: tuple[OrgChoice, ...]
+    # The current organization's latest audit event (id, time) as this request began: the key
+    # of the kept plan evaluation (`milepost.web.snapshot`). Only for GET and HEAD, which
+    # write nothing before they read the evaluation.
+    change_token: tuple[int | None, str] | None = None
 
 
 def _memberships(user: User) -> list[Membership]:
@@ -56,12 +61,19 @@ def _memberships(user: User) -> list[Membership]:
         .annotate(ids=StringAgg(Cast("team_id", CharField()), Value(",")))
         .values("ids")
     )
+    latest_change = AuditEvent.objects.filter(organization=OuterRef("organization")).order_by(
+        "-created_at", "-id"
+    )
     return list(
         Membership.objects.filter(
             user=user, archived_at__isnull=True, organization__archived_at__isnull=True
         )
         .select_related("organization")
-        .annotate(team_ids_csv=Subquery(team_ids))
+        .annotate(
+            team_ids_csv=Subquery(team_ids),
+            change_id=Subquery(latest_change.values("id")[:1]),
+            change_at=Subquery(latest_change.values("created_at")[:1]),
+        )
         .order_by("organization__name", "organization_id")
     )
 
@@ -78,6 +90,10 @@ def resolve(request: HttpRequest) -> WebContext:
     if current is None and memberships:
         current = memberships[0]
     actor: Actor | None = None
+    token: tuple[int | None, str] | None = None
+    if current is not None and request.method in ("GET", "HEAD"):
+        change_at = getattr(current, "change_at", None)
+        token = (getattr(current, "change_id", None), change_at.isoformat() if change_at else "")
     if current is not None:
         csv: str | None = getattr(current, "team_ids_csv", None)
         actor = Actor(
@@ -93,9 +109,16 @@ def resolve(request: HttpRequest) -> WebContext:
             OrgChoice(m.organization_id, m.organization.name, m.organization.slug, m.role)
             for m in memberships
         ),
+        change_token=token,
     )
     request._milepost_web = context  # type: ignore[attr-defined]
     return context
+
+
+def request_change_token(request: HttpRequest) -> tuple[int | None, str] | None:
+    """The organization's change token read with the membership (GET and HEAD only), for
+    `milepost.web.snapshot.snapshot`; None when it must be read afresh."""
+    return resolve(request).change_token
 
 
 def switch_organization(request: HttpRequest, organization_id: int) -> bool:

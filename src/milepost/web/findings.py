@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from milepost.engine.results import Finding
 from milepost.organizations.access import Actor
-from milepost.reports.queries import _finding_hidden, hidden_objective_keys
+from milepost.reports.queries import finding_hidden, hidden_objective_keys
 from milepost.web.format import SEVERITY_ORDER
 from milepost.web.snapshot import Snapshot
 
@@ -109,7 +109,7 @@ def visible_findings(
     if hidden is None:
         hidden = hidden_objective_keys(actor)
     linker = FindingLinker(snap)
-    return [linker.view(f) for f in snap.roadmap.findings if not _finding_hidden(f, hidden)]
+    return [linker.view(f) for f in snap.roadmap.findings if not finding_hidden(f, hidden)]
 
 
 @dataclass(frozen=True)

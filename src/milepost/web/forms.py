@@ -72,6 +72,17 @@ class TokenCreateForm(StyledForm):
         return datetime.combine(end, time(23, 59), tzinfo=timezone.get_current_timezone())
 
 
+class ProfileForm(StyledForm):
+    """The name others see (checked by `milepost.accounts.services.update_profile`)."""
+
+    full_name = forms.CharField(
+        label="Name",
+        max_length=200,
+        required=False,
+        help_text="Shown to others instead of your email. Leave empty to be shown by your email.",
+    )
+
+
 class MemberAddForm(StyledForm):
     email = forms.EmailField()
     full_name = forms.CharField(label="Name", max_length=200, required=False)

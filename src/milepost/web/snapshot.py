@@ -3,7 +3,8 @@
 The roadmap, plan health, priorities and the dashboard all read the same evaluation of an
 organization's plan (`milepost.roadmap.engine_io.evaluate`): the schedule, the findings, the
 priorities, and every key result and objective as of today. Loading the plan takes a fixed
-number of queries (about fifteen); evaluating it takes CPU time. Both are needed only when the
+number of queries (three: `milepost.roadmap.engine_io.load_plan_with_ids`, which also gives the
+ids of the rows the plan's keys name); evaluating it takes CPU time. Both are needed only when the
 plan has changed, so the result is kept in this process, keyed by:
 
 * the organization (its id and creation time, so a rebuilt database never matches),
@@ -11,9 +12,10 @@ plan has changed, so the result is kept in this process, keyed by:
 * the organization's latest audit event: every write goes through a service that records one
   (`milepost.servicekit`), so a new event means the plan may have changed.
 
-Checking the key costs one query; a page that finds its evaluation here needs no other query
-for it. The cache is per process, small (least recently used entries go first) and holds
-only engine output and key → id maps — never anything decided by who is asking: visibility is
+Checking the key costs one query (none for a web page: its GET reads the token with the
+membership); a page that finds its evaluation here needs no other query for it. The cache is
+per process, small (least recently used entries go first) and holds only engine output and
+key → id maps — never anything decided by who is asking: visibility is
 applied by the caller for each actor.
 """
 
@@ -31,10 +33,9 @@ from milepost.engine.okr import evaluate_okrs
 from milepost.engine.results import OkrReport
 from milepost.engine.roadmap import RoadmapReport, evaluate_roadmap
 from milepost.okrs.engine_io import organization_today
-from milepost.okrs.models import Cycle, KeyResult, Objective
+from milepost.okrs.models import Cycle
 from milepost.organizations.models import Organization
-from milepost.roadmap.engine_io import load_plan
-from milepost.roadmap.models import Initiative, Milestone
+from milepost.roadmap.engine_io import load_plan_with_ids
 
 MAX_ENTRIES = 16
 
@@ -83,56 +84,34 @@ def change_token(organization: Organization) -> tuple[int | None, str]:
 
 
 def _load(organization: Organization, cycle: Cycle | None, as_of: dt.date) -> Snapshot:
-    plan = load_plan(organization, cycle=cycle)
-    okr = evaluate_okrs(plan, as_of)
-    roadmap = evaluate_roadmap(plan, as_of, okr)
-    org_id = organization.pk
-    initiative_keys = {i.key for i in plan.initiatives}
-    milestone_keys = {m.key for m in plan.milestones}
-    objective_keys = {o.key for o in plan.objectives}
-    initiative_ids = {
-        key: pk
-        for key, pk in Initiative.objects.filter(organization_id=org_id).values_list("key", "pk")
-        if key in initiative_keys
-    }
-    milestone_ids = {
-        key: pk
-        for key, pk in Milestone.objects.filter(organization_id=org_id).values_list("key", "pk")
-        if key in milestone_keys
-    }
-    objective_ids = {
-        key: pk
-        for key, pk in Objective.objects.filter(organization_id=org_id).values_list("key", "pk")
-        if key in objective_keys
-    }
-    kr_keys = {kr.key for kr in plan.key_results}
-    key_result_ids = {}
-    for objective_key, kr_key, pk in KeyResult.objects.filter(
-        organization_id=org_id, objective__key__in=objective_keys
-    ).values_list("objective__key", "key", "pk"):
-        path = f"{objective_key}/{kr_key}"
-        if path in kr_keys:
-            key_result_ids[path] = pk
+    loaded = load_plan_with_ids(organization, cycle=cycle)
+    okr = evaluate_okrs(loaded.plan, as_of)
     return Snapshot(
         as_of=as_of,
-        plan=plan,
+        plan=loaded.plan,
         okr=okr,
-        roadmap=roadmap,
-        initiative_ids=initiative_ids,
-        milestone_ids=milestone_ids,
-        objective_ids=objective_ids,
-        key_result_ids=key_result_ids,
+        roadmap=evaluate_roadmap(loaded.plan, as_of, okr),
+        initiative_ids=loaded.initiative_ids,
+        milestone_ids=loaded.milestone_ids,
+        objective_ids=loaded.objective_ids,
+        key_result_ids=loaded.key_result_ids,
     )
 
 
 def snapshot(
-    organization: Organization, cycle: Cycle | None, *, as_of: dt.date | None = None
+    organization: Organization,
+    cycle: Cycle | None,
+    *,
+    as_of: dt.date | None = None,
+    token: tuple[int | None, str] | None = None,
 ) -> Snapshot:
     """The engine's evaluation of the organization's plan (one cycle's, or all of it) as of
     `as_of` (default: today in the organization's time zone), from this process's cache when
-    nothing changed since it was computed. One query when cached."""
+    nothing changed since it was computed. One query when cached, none when the caller
+    passes the organization's `change_token` read earlier in the same read-only request (the
+    web reads it with the membership: `milepost.web.context.request_change_token`)."""
     day = as_of or organization_today(organization)
-    token_id, token_time = change_token(organization)
+    token_id, token_time = token if token is not None else change_token(organization)
     key: CacheKey = (
         organization.pk,
         organization.created_at.isoformat() if organization.created_at else "",

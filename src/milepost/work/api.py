@@ -11,7 +11,7 @@ from ninja.responses import Status
 from milepost.api.auth import org_actor
 from milepost.api.common import PathId, Slug, changes_of, member_user, reference, responses
 from milepost.api.etag import required_version, set_etag
-from milepost.api.pagination import page_of, paginate
+from milepost.api.pagination import page_of, paginate_rows
 from milepost.okrs.access import access_cycle
 from milepost.organizations.access import access_team
 from milepost.organizations.querysets import TenantQuerySet
@@ -43,9 +43,7 @@ def _etagged(response: HttpResponse, instance: Any) -> Any:
 
 
 @router.get(f"{ORG}/tasks", response=responses({200: page_of(TaskOut)}), tags=["tasks"])
-def list_tasks(
-    request: HttpRequest, slug: Slug, response: HttpResponse, params: Query[TaskQuery]
-) -> Any:
+def list_tasks(request: HttpRequest, slug: Slug, params: Query[TaskQuery]) -> Any:
     """Tasks, filtered by initiative, assignee, cycle, team, status, update time."""
     actor = org_actor(request, slug)
     qs: TenantQuerySet[Task] = Task.objects.of(actor.organization_id)
@@ -67,7 +65,7 @@ def list_tasks(
         qs = qs.filter(status=params.status)
     if params.updated_since:
         qs = qs.filter(updated_at__gte=params.updated_since)
-    return paginate(request, response, qs, page=params, ordering=params.ordering)
+    return paginate_rows(request, qs, page=params, ordering=params.ordering, item=TaskOut)
 
 
 @router.post(f"{ORG}/tasks", response=responses({201: TaskOut}), tags=["tasks"])
@@ -131,9 +129,7 @@ def restore_task(request: HttpRequest, slug: Slug, task_id: PathId, response: Ht
 @router.get(
     f"{ORG}/time-entries", response=responses({200: page_of(TimeEntryOut)}), tags=["time entries"]
 )
-def list_time_entries(
-    request: HttpRequest, slug: Slug, response: HttpResponse, params: Query[TimeEntryQuery]
-) -> Any:
+def list_time_entries(request: HttpRequest, slug: Slug, params: Query[TimeEntryQuery]) -> Any:
     """Logged time, filtered by task, initiative, person, dates, update time."""
     actor = org_actor(request, slug)
     qs: TenantQuerySet[TimeEntry] = TimeEntry.objects.of(actor.organization_id)
@@ -152,7 +148,7 @@ def list_time_entries(
         qs = qs.filter(date__lte=params.date_to)
     if params.updated_since:
         qs = qs.filter(updated_at__gte=params.updated_since)
-    return paginate(request, response, qs, page=params, ordering=params.ordering)
+    return paginate_rows(request, qs, page=params, ordering=params.ordering, item=TimeEntryOut)
 
 
 @router.post(f"{ORG}/time-entries", response=responses({201: TimeEntryOut}), tags=["time entries"])

@@ -19,11 +19,17 @@ class TaskStatus(models.TextChoices):
 
 
 class Task(TenantModel):
-    initiative = models.ForeignKey("roadmap.Initiative", on_delete=models.CASCADE, related_name="tasks")
+    initiative = models.ForeignKey(
+        "roadmap.Initiative", on_delete=models.CASCADE, related_name="tasks"
+    )
     key = models.SlugField(max_length=80, blank=True)
     title = models.CharField(max_length=300)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
     )
     status = models.CharField(max_length=12, choices=TaskStatus.choices, default=TaskStatus.TODO)
     estimate_hours = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
@@ -40,9 +46,16 @@ class Task(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "initiative", "status"], name="task_org_init_status_idx"),
-            models.Index(fields=["organization", "assignee", "status"], name="task_org_assignee_idx"),
+            models.Index(
+                fields=["organization", "initiative", "status"], name="task_org_init_status_idx"
+            ),
+            models.Index(
+                fields=["organization", "assignee", "status"], name="task_org_assignee_idx"
+            ),
             models.Index(fields=["organization", "id"], name="task_org_id_idx"),
+            # The task list filtered by status, newest or oldest first, one keyset page at a
+            # time: the page is a range of this index (issue 9, W4).
+            models.Index(fields=["organization", "status", "id"], name="task_org_status_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -52,8 +65,12 @@ class Task(TenantModel):
 class TimeEntry(TenantModel):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="time_entries")
     # Denormalised from the task so investment reports aggregate without a join per row.
-    initiative = models.ForeignKey("roadmap.Initiative", on_delete=models.CASCADE, related_name="time_entries")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="time_entries")
+    initiative = models.ForeignKey(
+        "roadmap.Initiative", on_delete=models.CASCADE, related_name="time_entries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="time_entries"
+    )
     date = models.DateField()
     hours = models.DecimalField(max_digits=5, decimal_places=2)
     cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(0))
@@ -75,5 +92,7 @@ class TimeEntry(TenantModel):
         ]
         indexes = [
             models.Index(fields=["organization", "initiative"], name="timeentry_org_init_idx"),
-            models.Index(fields=["organization", "user", "date"], name="timeentry_org_user_date_idx"),
+            models.Index(
+                fields=["organization", "user", "date"], name="timeentry_org_user_date_idx"
+            ),
         ]

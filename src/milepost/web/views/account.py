@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from milepost.accounts.models import ApiToken
-from milepost.accounts.services import create_api_token, ensure_user, revoke_api_token
+from milepost.accounts.services import (
+    create_api_token,
+    ensure_user,
+    revoke_api_token,
+    update_profile,
+)
 from milepost.errors import DomainError, NotFound
 from milepost.organizations.access import Actor, access_membership
 from milepost.organizations.models import Membership, Role
@@ -26,6 +31,7 @@ from milepost.web.forms import (
     MemberAddForm,
     MemberRoleForm,
     OrganizationSettingsForm,
+    ProfileForm,
     TokenCreateForm,
 )
 from milepost.web.forms_base import add_domain_error
@@ -71,7 +77,22 @@ def _is_neutral(path: str) -> bool:
 
 @member_view
 def settings_profile(request: HttpRequest, actor: Actor) -> HttpResponse:
-    return render_page(request, "web/settings_profile.html", {"section": "profile"}, nav="settings")
+    """The person's profile; POST changes their name (through `update_profile`)."""
+    user = actor.user
+    if user is None:  # pragma: no cover - a member view always has a person
+        raise NotFound("No user.")
+    form = ProfileForm(request.POST or None, initial={"full_name": user.full_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_profile(actor=actor, user=user, full_name=form.cleaned_data["full_name"])
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("web:settings-profile")
+    context = {"section": "profile", "profile_form": form}
+    status = 422 if form.errors else 200
+    return render_page(request, "web/settings_profile.html", context, nav="settings", status=status)
 
 
 def _my_tokens(actor: Actor) -> list[ApiToken]:

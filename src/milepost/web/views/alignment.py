@@ -14,6 +14,7 @@ from milepost.errors import NotFound
 from milepost.okrs.models import Cycle
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Team
+from milepost.reports import subtree
 from milepost.reports.queries import TreeNode, alignment_tree
 from milepost.web.context import member_view
 from milepost.web.htmx import render_page
@@ -35,9 +36,12 @@ class NodeView:
     parents: int = 1
     children: list[NodeView] = field(default_factory=list)
     loaded: bool = False
+    more: bool | None = None  # whether anything hangs below, when the node's children are unread
 
     @property
     def has_children(self) -> bool:
+        if self.more is not None:
+            return self.more
         return bool(self.node.children) or any(kr.children for kr in self.node.key_results)
 
 
@@ -107,22 +111,30 @@ def alignment_tree_page(request: HttpRequest, actor: Actor) -> HttpResponse:
 def alignment_children(
     request: HttpRequest, actor: Actor, cycle_id: int, path: str
 ) -> HttpResponse:
-    """The children of the node at `path` (htmx partial)."""
+    """The children of the node at `path` (htmx partial), read without building the whole
+    tree (`milepost.reports.subtree`)."""
     cycle = Cycle.objects.of(actor.organization_id).active().filter(pk=cycle_id).first()
     if cycle is None:
         raise NotFound("Cycle not found.")
-    forest = alignment_tree(actor, cycle)
-    counts = _parent_counts(forest)
     try:
         steps = [int(p) for p in path.split(".")]
-        items: list[tuple[TreeNode, str]] = [(r, "") for r in forest]
-        node = items[steps[0]][0]
-        for step in steps[1:]:
-            node = _child_nodes(node)[step][0]
-    except (ValueError, IndexError) as exc:
+    except ValueError as exc:
         raise NotFound("This part of the tree changed; reload the page.") from exc
+    found = subtree.alignment_children(actor, cycle, steps)
+    if found is None:
+        raise NotFound("This part of the tree changed; reload the page.")
     depth = len(steps)
-    children = _views(_child_nodes(node), path, depth, depth, counts)
+    children = [
+        NodeView(
+            child.node,
+            f"{path}.{n}",
+            depth,
+            child.via_key_result,
+            child.places or 1,
+            more=child.has_children,
+        )
+        for n, child in enumerate(found)
+    ]
     context = {
         "nodes": children,
         "cycle": cycle,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 
 from milepost.engine.capacity import investment
@@ -20,8 +21,8 @@ from milepost.reports.dashboard import (
     progress_distribution,
     status_distribution,
 )
-from milepost.reports.queries import hidden_objective_keys
-from milepost.web.context import member_view
+from milepost.reports.queries import with_visibility
+from milepost.web.context import member_view, request_change_token
 from milepost.web.findings import severity_counts, visible_findings
 from milepost.web.htmx import render_page
 from milepost.web.selection import choose_cycle, choose_team, teams_of
@@ -45,17 +46,29 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     if cycle is None:
         return render_page(request, "web/dashboard.html", context, nav="dashboard")
 
-    objectives_qs = Objective.objects.visible_to(actor).active().filter(cycle=cycle)
-    if team is not None:
-        objectives_qs = objectives_qs.filter(owner_team=team)
-    objectives = list(
-        objectives_qs.select_related("owner_team", "owner_user").order_by(
-            "owner_team__name", "title"
-        )
-    )
-    snap = snapshot(actor.organization, cycle)
-    hidden = hidden_objective_keys(actor)
+    snap = snapshot(actor.organization, cycle, token=request_change_token(request))
     plan = snap.plan
+    # One query for the objectives shown and for those of the plan the actor may not see (the
+    # findings name only objects of the plan: its cycle's, and other cycles' aligned below).
+    below = [snap.objective_ids[o.key] for o in plan.objectives if o.cycle_key != cycle.key]
+    candidates = list(
+        with_visibility(
+            actor,
+            Objective.objects.of(actor.organization_id)
+            .active()
+            .filter(Q(cycle=cycle) | Q(pk__in=below)),
+        )
+        .select_related("owner_team", "owner_user")
+        .order_by("owner_team__name", "title")
+    )
+    hidden = {o.key for o in candidates if not o.visible_to_actor}  # type: ignore[attr-defined]
+    objectives = [
+        o
+        for o in candidates
+        if o.cycle_id == cycle.pk
+        and o.key not in hidden
+        and (team is None or o.owner_team_id == team.pk)
+    ]
     team_key = team.key if team is not None else None
     in_scope = {o.key for o in objectives}
     # The key results of the objectives shown, as the engine evaluates them today.

@@ -1,8 +1,11 @@
 """Downloads: every list as CSV, the plan as a plan file, the CSV import templates.
 
-Each list export shows what the list page shows the user: scoped to their organization,
-objectives and key results filtered by visibility (`visible_to`), archived rows left out, one
-cycle (``?cycle=<id>``, default the one the list pages show). A fixed number of queries each.
+Each list export holds the rows its list page shows the user with the same filters (the page's
+*Export CSV* link carries them): scoped to their organization, objectives and key results
+filtered by visibility (`visible_to`), one cycle (``?cycle=<id>``, default the one the list
+pages show), archived rows only with ``?archived=1`` (as the list shows them), findings and
+priorities as the engine gives them for the cycle (findings about objectives the user cannot
+see left out). A fixed number of queries each.
 `urlpatterns` here (and in `milepost.web.views.imports`) are added to the ``web`` namespace
 by `milepost.web.urls`.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, cast
 
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.text import slugify
@@ -20,12 +24,15 @@ from django.views.decorators.http import require_GET
 from milepost.errors import NotFound
 from milepost.okrs.models import CheckIn, KeyResult, Objective
 from milepost.organizations.access import Actor
-from milepost.organizations.models import Role
+from milepost.organizations.models import Membership, Role, Team
 from milepost.plans.csv_io import rows_to_csv, template_csv
 from milepost.roadmap.access import access_initiative
+from milepost.roadmap.engine_io import plan_initiatives
 from milepost.roadmap.models import Initiative
-from milepost.web.context import member_view
+from milepost.web.context import member_view, request_change_token
+from milepost.web.findings import visible_findings
 from milepost.web.selection import choose_cycle
+from milepost.web.snapshot import snapshot
 from milepost.work.models import Task
 
 Columns = Sequence[tuple[str, Callable[[Any], object]]]
@@ -124,22 +131,25 @@ TASK_COLUMNS: Columns = (
 )
 
 
+def _archived(request: HttpRequest) -> bool:
+    """The list pages' ``?archived=1``: the archived rows instead of the live ones."""
+    return request.GET.get("archived") == "1"
+
+
 @require_GET
 @member_view
 def objectives_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """The cycle's objectives the user may see."""
+    """The cycle's objectives the user may see (the archived ones with ``?archived=1``), as
+    the objectives page lists them."""
     cycle = choose_cycle(request, actor).cycle
+    archived = _archived(request)
     rows: list[Objective] = []
     if cycle is not None:
-        rows = list(
-            Objective.objects.visible_to(actor)
-            .active()
-            .filter(cycle=cycle)
-            .select_related("cycle", "owner_team", "owner_user")
-            .order_by("key")
-        )
-    name = _file(actor, "objectives", cycle.key if cycle else "")
-    return _csv(OBJECTIVE_COLUMNS, rows, filename=name)
+        qs = Objective.objects.visible_to(actor).filter(cycle=cycle)
+        qs = qs.archived() if archived else qs.active()
+        rows = list(qs.select_related("cycle", "owner_team", "owner_user").order_by("key"))
+    extra = " ".join(p for p in (cycle.key if cycle else "", "archived" if archived else "") if p)
+    return _csv(OBJECTIVE_COLUMNS, rows, filename=_file(actor, "objectives", extra))
 
 
 @require_GET
@@ -196,14 +206,20 @@ def checkins_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_GET
 @member_view
 def initiatives_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """Every initiative of the organization (archived ones left out)."""
-    rows = (
-        Initiative.objects.of(actor.organization_id)
-        .active()
-        .select_related("team", "owner", "cycle")
-        .order_by("key")
-    )
-    return _csv(INITIATIVE_COLUMNS, list(rows), filename=_file(actor, "initiatives"))
+    """The cycle's initiatives, as the initiatives page lists them (those of the cycle, dated
+    within it or linked to its key results); with ``?archived=1`` every archived one."""
+    cycle = choose_cycle(request, actor).cycle
+    qs: QuerySet[Initiative]
+    if _archived(request):
+        qs = Initiative.objects.of(actor.organization_id).archived()
+        extra = "archived"
+    elif cycle is not None:
+        qs = plan_initiatives(actor.organization, cycle)
+        extra = cycle.key
+    else:
+        qs, extra = Initiative.objects.none(), ""
+    rows = list(qs.select_related("team", "owner", "cycle").order_by("key"))
+    return _csv(INITIATIVE_COLUMNS, rows, filename=_file(actor, "initiatives", extra))
 
 
 @require_GET
@@ -223,6 +239,99 @@ def tasks_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
         extra = initiative.key
     rows = rows.select_related("initiative", "assignee").order_by("initiative__key", "id")
     return _csv(TASK_COLUMNS, list(rows), filename=_file(actor, "tasks", extra))
+
+
+MEMBER_COLUMNS: Columns = (
+    ("email", lambda m: m.user.email),
+    ("name", lambda m: m.user.full_name),
+    ("role", lambda m: m.role),
+    ("locked", lambda m: "yes" if m.user.locked_at else ""),
+    ("member_since", lambda m: m.created_at),
+)
+
+TEAM_COLUMNS: Columns = (
+    ("key", lambda t: t.key),
+    ("name", lambda t: t.name),
+    ("parent", lambda t: t.parent.key if t.parent is not None else ""),
+    ("lead", lambda t: _email(t.lead)),
+    ("capacity_days_per_week", lambda t: t.capacity_days_per_week),
+    ("members", lambda t: t.member_count),
+    ("archived_at", lambda t: t.archived_at),
+)
+
+FINDING_COLUMNS: Columns = (
+    ("severity", lambda f: f.severity),
+    ("code", lambda f: f.code),
+    ("message", lambda f: f.message),
+    ("objects", lambda f: " ".join(f.finding.objects)),
+)
+
+PRIORITY_COLUMNS: Columns = (
+    ("rank", lambda r: r[0].rank),
+    ("initiative", lambda r: r[0].key),
+    ("title", lambda r: r[1].title),
+    ("team", lambda r: r[1].team_key or ""),
+    ("status", lambda r: r[1].status.value),
+    ("score", lambda r: r[0].score),
+    ("aligned", lambda r: "yes" if r[0].aligned else "no"),
+)
+
+
+@require_GET
+@member_view
+def members_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The organization's members and roles (admins, as the members page)."""
+    actor.require(Role.ADMIN, "see the member list")
+    rows = (
+        Membership.objects.filter(organization_id=actor.organization_id, archived_at__isnull=True)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    return _csv(MEMBER_COLUMNS, list(rows), filename=_file(actor, "members"))
+
+
+@require_GET
+@member_view
+def teams_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Every team, the archived ones last (as the teams page), with its number of members."""
+    rows = list(
+        Team.objects.of(actor.organization_id)
+        .select_related("parent", "lead")
+        .annotate(member_count=Count("team_members"))
+        .order_by("archived_at", "name")
+    )
+    return _csv(TEAM_COLUMNS, rows, filename=_file(actor, "teams"))
+
+
+@require_GET
+@member_view
+def findings_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The cycle's plan-health findings the user may see, as the plan health page."""
+    cycle = choose_cycle(request, actor).cycle
+    rows: list[Any] = []
+    if cycle is not None:
+        snap = snapshot(actor.organization, cycle, token=request_change_token(request))
+        rows = visible_findings(actor, snap)
+    name = _file(actor, "findings", cycle.key if cycle else "")
+    return _csv(FINDING_COLUMNS, rows, filename=name)
+
+
+@require_GET
+@member_view
+def priorities_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The cycle's initiatives in the engine's priority order, as the priorities page."""
+    cycle = choose_cycle(request, actor).cycle
+    rows: list[Any] = []
+    if cycle is not None:
+        snap = snapshot(actor.organization, cycle, token=request_change_token(request))
+        initiatives = {i.key: i for i in snap.plan.initiatives}
+        rows = [
+            (result, initiatives[result.key])
+            for result in snap.roadmap.priorities
+            if result.key in initiatives
+        ]
+    name = _file(actor, "priorities", cycle.key if cycle else "")
+    return _csv(PRIORITY_COLUMNS, rows, filename=name)
 
 
 @require_GET
@@ -276,6 +385,10 @@ urlpatterns = [
     path("export/check-ins.csv", checkins_csv, name="export-checkins"),
     path("export/initiatives.csv", initiatives_csv, name="export-initiatives"),
     path("export/tasks.csv", tasks_csv, name="export-tasks"),
+    path("export/members.csv", members_csv, name="export-members"),
+    path("export/teams.csv", teams_csv, name="export-teams"),
+    path("export/findings.csv", findings_csv, name="export-findings"),
+    path("export/priorities.csv", priorities_csv, name="export-priorities"),
     path("export/plan/", plan_export, name="plan-export"),
     path(
         "data/templates/key-results.csv",

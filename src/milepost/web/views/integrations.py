@@ -370,9 +370,7 @@ def data_source_edit(request: HttpRequest, actor: Actor, key_result_id: int) -> 
         "can_run": source is not None and can_check_in(actor, kr),
         "can_push": can_check_in(actor, kr) and actor.user is not None,
         "header_names": source.header_names() if source else [],
-        "push_url": request.build_absolute_uri(
-            f"/api/v1/orgs/{actor.organization.slug}/key-results/{kr.pk}/check-ins"
-        ),
+        "push_url": request.build_absolute_uri(f"/api/v1/key-results/{kr.pk}/check-ins"),
     }
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -435,8 +433,6 @@ def data_source_token(request: HttpRequest, actor: Actor, key_result_id: int) ->
         "kr": kr,
         "objective": kr.objective,
         "secret": secret,
-        "push_url": request.build_absolute_uri(
-            f"/api/v1/orgs/{actor.organization.slug}/key-results/{kr.pk}/check-ins"
-        ),
+        "push_url": request.build_absolute_uri(f"/api/v1/key-results/{kr.pk}/check-ins"),
     }
     return render_page(request, "web/integrations_push_token.html", context, nav="objectives")

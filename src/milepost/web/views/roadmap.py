@@ -9,7 +9,7 @@ from django.urls import reverse
 from milepost.organizations.access import Actor
 from milepost.reports.queries import hidden_objective_keys
 from milepost.reports.timeline import ZOOMS, build_timeline, render_svg
-from milepost.web.context import member_view
+from milepost.web.context import member_view, request_change_token
 from milepost.web.findings import visible_findings
 from milepost.web.htmx import render_page
 from milepost.web.selection import choose_cycle
@@ -43,7 +43,7 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
     timeline = None
     critical_count = 0
     if choice.cycle is not None:
-        snap = snapshot(actor.organization, choice.cycle)
+        snap = snapshot(actor.organization, choice.cycle, token=request_change_token(request))
         hidden = hidden_objective_keys(actor)
         findings = [f.finding for f in visible_findings(actor, snap, hidden)]
         timeline = build_timeline(
