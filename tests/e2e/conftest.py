@@ -4,6 +4,7 @@ on the demo organization. Each test ends with a screenshot in docs/screenshots/.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ if not CHROMIUM.exists():
 # thread with a running loop unless told it is safe (it is: nothing here is async).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
+from django.core.servers.basehttp import ThreadedWSGIServer  # noqa: E402
+from django.test.testcases import LiveServerThread  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 from milepost.demo.loader import (  # noqa: E402
@@ -43,6 +46,33 @@ from milepost.organizations.models import Organization  # noqa: E402
 from milepost.web import snapshot  # noqa: E402
 
 __all__ = ["DEMO_LOGIN", "DEMO_MEMBER_LOGIN", "DEMO_VIEWER_LOGIN"]
+
+
+class _OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server, answering one request at a time.
+
+    On SQLite the test database lives in memory and the server's threads share its one
+    connection; two requests at once (a page and its htmx call) then corrupt each other
+    ("bad parameter or other API misuse", a 500 in the browser). The body is read inside the
+    lock so a streamed response's queries run there too.
+    """
+
+    def set_app(self, application: Any) -> None:
+        lock = threading.Lock()
+
+        def one_at_a_time(environ: Any, start_response: Any) -> list[bytes]:
+            with lock:
+                response = application(environ, start_response)
+                try:
+                    return list(response)
+                finally:
+                    if hasattr(response, "close"):
+                        response.close()
+
+        super().set_app(one_at_a_time)
+
+
+LiveServerThread.server_class = _OneRequestAtATimeServer
 
 
 @pytest.fixture(scope="session")

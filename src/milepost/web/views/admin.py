@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -35,7 +36,7 @@ def team_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     teams = list(
         Team.objects.of(actor.organization_id)
         .select_related("parent", "lead")
-        .order_by("archived_at", "name")
+        .order_by(F("archived_at").asc(nulls_first=True), "name")
     )
     counts: dict[int, int] = {}
     for team_id in TeamMember.objects.filter(organization_id=actor.organization_id).values_list(

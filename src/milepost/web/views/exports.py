@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, cast
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.text import slugify
@@ -298,7 +298,7 @@ def teams_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
         Team.objects.of(actor.organization_id)
         .select_related("parent", "lead")
         .annotate(member_count=Count("team_members"))
-        .order_by("archived_at", "name")
+        .order_by(F("archived_at").asc(nulls_first=True), "name")
     )
     return _csv(TEAM_COLUMNS, rows, filename=_file(actor, "teams"))
 
