@@ -38,8 +38,8 @@ install: $(SYNCED) $(VENDOR) ## Create .venv from the lock file and copy front-e
 
 static: $(VENDOR)
 
-demo: install ## Run the app on SQLite with demo data at http://127.0.0.1:8000
-	$(VENV)/bin/milepost demo
+demo: install ## Run the app on SQLite with demo data at http://127.0.0.1:8000 (PORT=8001 for another port)
+	$(VENV)/bin/milepost demo $(if $(PORT),--port $(PORT))
 
 test: install ## Run the whole suite on SQLite, then on PostgreSQL
 	scripts/test.sh

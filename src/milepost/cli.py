@@ -41,12 +41,35 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def setup_django() -> None:
-    """Configure Django for commands that need the database."""
+def setup_django(*, migrated: bool = True) -> None:
+    """Configure Django for commands that need the database.
+
+    With ``migrated`` (the default) the database must already hold Milepost's tables, else a
+    one-line error says to run ``milepost migrate`` (rather than a traceback from the first
+    query). The commands that create the schema themselves (migrate, demo, serve, restore)
+    pass ``migrated=False``.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "milepost.config.settings")
     import django
 
     django.setup()
+    if migrated:
+        pending = pending_migrations()
+        if pending:
+            raise CommandError(
+                f"the database is not ready ({len(pending)} migrations not applied, "
+                f"e.g. {pending[0]}): run `milepost migrate` first"
+            )
+
+
+def pending_migrations() -> list[str]:
+    """The migrations not yet applied to the default database, in the order they would run."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,4 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m milepost.cli`: run the imported module's main, so the CommandError that the
+    # command modules raise (milepost.cli's) is the one caught, not this __main__ copy's.
+    from milepost.cli import main as _main
+
+    sys.exit(_main())

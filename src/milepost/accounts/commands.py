@@ -42,12 +42,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.set_defaults(handler=run_create)
 
     listing = actions.add_parser("list", help="list tokens (never their secrets)")
-    listing.add_argument("--org", required=True, metavar="SLUG")
+    listing.add_argument("--org", required=True, metavar="SLUG", help="the organization")
     listing.add_argument("--user", metavar="EMAIL", help="only this person's tokens")
     listing.set_defaults(handler=run_list)
 
     revoke = actions.add_parser("revoke", help="revoke a token at once")
-    revoke.add_argument("--org", required=True, metavar="SLUG")
+    revoke.add_argument("--org", required=True, metavar="SLUG", help="the organization")
     revoke.add_argument("token", metavar="ID_OR_PREFIX", help="the token's id or its prefix (mp_…)")
     revoke.set_defaults(handler=run_revoke)
 
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Clear the lock that repeated failed sign-ins put on an account (audited "
         "in the organization, as the system).",
     )
-    unlock.add_argument("--email", required=True, metavar="EMAIL")
+    unlock.add_argument("--email", required=True, metavar="EMAIL", help="the locked person")
     unlock.add_argument(
         "--org", metavar="SLUG", help="the organization to audit it in (default: their first)"
     )

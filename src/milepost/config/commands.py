@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import socket
 import sys
 
 from milepost.cli import CommandError, setup_django
@@ -20,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "login, and serves the app with the development server.",
     )
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    demo.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="port (default 8000; `make demo PORT=8001`)"
+    )
     demo.add_argument("--no-serve", action="store_true", help="load the demo and exit")
     demo.set_defaults(handler=run_demo)
 
@@ -30,8 +33,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Collect static files, apply migrations and run gunicorn with the "
         "production settings (set MILEPOST_ENV=production and MILEPOST_SECRET_KEY).",
     )
-    serve.add_argument("--bind", default=os.environ.get("MILEPOST_BIND", "127.0.0.1:8000"))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("MILEPOST_WORKERS", "2")))
+    serve.add_argument(
+        "--bind",
+        default=os.environ.get("MILEPOST_BIND", "127.0.0.1:8000"),
+        metavar="HOST:PORT",
+        help="address and port to listen on (default: MILEPOST_BIND or 127.0.0.1:8000)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("MILEPOST_WORKERS", "2")),
+        help="gunicorn worker processes (default: MILEPOST_WORKERS or 2)",
+    )
     serve.add_argument(
         "--threads",
         type=int,
@@ -43,7 +56,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
     serve.set_defaults(handler=run_serve)
 
-    migrate = subparsers.add_parser("migrate", help="apply database migrations")
+    migrate = subparsers.add_parser(
+        "migrate",
+        help="apply database migrations",
+        description="Create or update Milepost's tables in the database of DATABASE_URL "
+        "(SQLite in ./var by default). Safe to run again: applied migrations are skipped.",
+    )
     migrate.set_defaults(handler=run_migrate)
 
     createuser = subparsers.add_parser(
@@ -52,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Create a user who signs in with EMAIL. The password is read from "
         "--password, the MILEPOST_PASSWORD environment variable, or a prompt.",
     )
-    createuser.add_argument("--email", required=True)
+    createuser.add_argument("--email", required=True, help="the address they sign in with")
     createuser.add_argument("--name", default="", help="full name")
     createuser.add_argument("--password", help="password (prefer MILEPOST_PASSWORD or the prompt)")
     createuser.add_argument("--org", help="organization slug to join")
@@ -71,15 +89,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_migrate(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(migrated=False)
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=1)
     return 0
 
 
+def _port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now (as the development server binds)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    setup_django()
+    if not args.no_serve and not _port_is_free(args.host, args.port):
+        raise CommandError(
+            f"port {args.port} on {args.host} is already in use (another Milepost?): "
+            f"choose another, e.g. `milepost demo --port {args.port + 1}` "
+            f"or `make demo PORT={args.port + 1}`"
+        )
+    setup_django(migrated=False)
     from django.core.management import call_command
 
     from milepost.demo import loader
@@ -104,7 +139,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("MILEPOST_ENV", "production")
-    setup_django()
+    setup_django(migrated=args.no_migrate)
     from django.core.management import call_command
 
     if not args.no_migrate:

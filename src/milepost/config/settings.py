@@ -236,7 +236,7 @@ EMAIL_BACKEND_PATH = os.environ.get(
     "MILEPOST_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "milepost.config.console_mail.ReadableConsoleBackend",
 )
 _smtp_options: dict[str, object] = (
     {

@@ -38,10 +38,17 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    setup_django()
-    from milepost.integrations.backup import BackupError, restore
+    setup_django(migrated=False)
+    from django.core.management import call_command
+
+    from milepost.cli import pending_migrations
+    from milepost.integrations.backup import BackupError, read_manifest, restore
 
     try:
+        read_manifest(args.source)  # a bad backup is refused before the database is touched
+        if pending_migrations():
+            print("Applying migrations to this database first…", flush=True)
+            call_command("migrate", interactive=False, verbosity=0)
         result = restore(args.source, organization_slug=args.org, as_slug=args.as_slug)
     except BackupError as exc:
         raise CommandError(str(exc), exit_code=3) from None

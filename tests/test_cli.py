@@ -1,0 +1,104 @@
+"""The `milepost` command as a new admin meets it: help on everything, one-line errors on a
+database that is not ready, a demo that says when its port is taken, readable dev emails."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+
+from milepost.cli import build_parser, main
+from milepost.config.console_mail import ReadableConsoleBackend
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += [sub, *_subcommands(sub)]
+    return found
+
+
+def test_every_command_has_a_description_and_every_option_a_help() -> None:
+    commands = _subcommands(build_parser())
+    assert {"milepost serve", "milepost migrate", "milepost demo"} <= {c.prog for c in commands}
+    missing = [
+        f"{command.prog} {action.dest}"
+        for command in commands
+        for action in command._actions
+        if not action.help and not isinstance(action, argparse._SubParsersAction)
+    ]
+    assert missing == []
+    assert all(command.description for command in commands if command.prog.count(" ") == 1), [
+        c.prog for c in commands if not c.description
+    ]
+
+
+def _milepost(args: list[str], database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    env.pop("MILEPOST_TESTING", None)
+    milepost = Path(sys.executable).parent / "milepost"  # the installed console script
+    return subprocess.run(  # noqa: S603 - the project's own entry point, no shell
+        [str(milepost), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_command_on_a_database_without_tables_says_to_migrate(tmp_path: Path) -> None:
+    done = _milepost(["plan", "export", "--org", "acme"], f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "run `milepost migrate` first" in done.stderr
+
+
+def test_restore_refuses_a_missing_backup_before_touching_the_database(tmp_path: Path) -> None:
+    database = tmp_path / "new.sqlite3"
+    done = _milepost(["restore", str(tmp_path / "nowhere.zip")], f"sqlite:///{database}")
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr
+    assert "milepost: error:" in done.stderr
+    assert "Applying migrations" not in done.stdout
+
+
+def test_the_demo_says_when_its_port_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["demo", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is already in use" in err
+    assert f"--port {port + 1}" in err
+    assert "PORT=" in err
+
+
+def test_development_emails_print_long_links_whole() -> None:
+    link = (
+        "https://okr.example.company.test/password/reset/MQ/cz8abc-" + "0123456789abcdef" * 2 + "/"
+    )
+    message = EmailMultiAlternatives(
+        "Reset your Milepost password — now",
+        f"Choose a new password here:\n\n{link}\n",
+        "milepost@localhost",
+        ["ada@example.test"],
+    )
+    message.attach_alternative(f'<p><a href="{link}">Choose a new password</a></p>', "text/html")
+    stream = io.StringIO()
+    ReadableConsoleBackend(stream=stream).send_messages([message])
+    printed = stream.getvalue()
+    assert f"\n{link}\n" in printed
+    assert f'href="{link}"' in printed
+    assert "Subject: Reset your Milepost password — now" in printed
+    assert "=\n" not in printed
