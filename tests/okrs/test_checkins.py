@@ -15,7 +15,7 @@ from milepost.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from milepost.okrs import key_results as checkin_module
 from milepost.okrs import services
 from milepost.okrs.engine_io import checkin_history
-from milepost.okrs.models import CheckIn, KeyResult, Objective
+from milepost.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Organization
 from tests import factories
@@ -98,6 +98,8 @@ def test_effective_date_is_today_in_the_organizations_time_zone(
 
     # 23:30 UTC on 3 March is already 4 March in Tokyo and still 3 March in New York.
     monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 3, 3, 23, 30, tzinfo=UTC))
+    # A cycle under way on that day (a check-in cannot be dated before its cycle's start).
+    Cycle.objects.filter(pk=key_result.objective.cycle_id).update(start_date=date(2026, 1, 1))
     org.timezone = "Asia/Tokyo"
     checkin = services.record_checkin(actor=admin, key_result=key_result, value=Decimal(110))
     assert checkin.effective_date == date(2026, 3, 4)
@@ -108,7 +110,7 @@ def test_effective_date_is_today_in_the_organizations_time_zone(
         services.record_checkin(
             actor=admin, key_result=key_result, value=Decimal(1), effective_date=date(2026, 3, 4)
         )
-    assert "today is 2026-03-03 in America/New_York" in caught.value.errors["effective_date"][0]
+    assert "today 2026-03-03 (America/New_York)" in caught.value.errors["effective_date"][0]
 
 
 @pytest.mark.parametrize(

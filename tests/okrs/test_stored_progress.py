@@ -154,7 +154,7 @@ def operations(draw: st.DrawFn, size: int) -> list[tuple[str, int, int, int | No
                 st.integers(0, size - 1),
                 st.integers(-20, 230),
                 st.none() | st.integers(0, 10),
-                st.integers(0, 60),
+                st.integers(0, 40),  # the quarter started 40 days ago: no earlier check-in
             ),
             min_size=1,
             max_size=8,

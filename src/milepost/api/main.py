@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from django.http import HttpRequest
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.operation import Operation
 
 from milepost.api.auth import AUTH
@@ -87,6 +87,9 @@ api = MilepostAPI(
     auth=AUTH,
     throttle=[ApiRateThrottle()],
     renderer=OrjsonRenderer(),
+    # Swagger UI comes from django-ninja's static files ("ninja" is an installed app), so the
+    # page works under the Content-Security-Policy; no online validator badge (another origin).
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 install_exception_handlers(api)
 

@@ -92,6 +92,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # django-ninja's templates and static files: /api/v1/docs serves Swagger UI from here
+    # (same origin, so the Content-Security-Policy allows it) instead of a CDN.
+    "ninja",
     "milepost.accounts",
     "milepost.organizations",
     "milepost.okrs",
@@ -108,6 +111,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Error answers under /api/ that Django made (404, 405, 500) become JSON problems.
+    "milepost.api.middleware.ApiProblemMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -3,8 +3,9 @@
 * A key result's current value changes only through a check-in. Check-ins are append-only: a
   correction is a new check-in that replaces the one it corrects in the history.
 * A check-in's effective date is a calendar date in the organization's time zone (default:
-  today there) and cannot be in the future. The same ``idempotency_key`` (per organization)
-  returns the first check-in and writes nothing.
+  today there), on or after its cycle's start and not in the future (`checkin_date_error`,
+  also applied by the plan import). The same ``idempotency_key`` (per organization) returns
+  the first check-in and writes nothing.
 * A check-in, a correction, or an edit of a key result's numbers refreshes the stored progress
   of the key result and of every objective above it in the same transaction.
 """
@@ -58,6 +59,7 @@ from milepost.servicekit import (
 
 if TYPE_CHECKING:
     from milepost.accounts.models import User
+    from milepost.organizations.models import Organization
 
 ARCHIVE_FIELDS = ("archived_at", "version", "updated_at")
 KEY_RESULT_FIELDS = (
@@ -389,6 +391,23 @@ def _lock_for_checkin(actor: Actor, key_result_id: int) -> KeyResult:
     return kr
 
 
+def checkin_date_error(
+    day: dt.date, *, cycle_start: dt.date, today: dt.date, org: Organization
+) -> str | None:
+    """Why `day` cannot be a check-in's effective date, or None when it can.
+
+    The allowed window is from the cycle's start to today in the organization's time zone
+    (both included); every way of recording a check-in (web, API, CSV, data sources, plan
+    import) applies this one rule. When the cycle starts after today, no date is allowed.
+    """
+    if cycle_start <= day <= today:
+        return None
+    window = f"from the cycle's start {cycle_start} to today {today} ({org.timezone})"
+    if day > today:
+        return f"cannot be in the future: a check-in date must be {window}"
+    return f"is before the cycle's start: a check-in date must be {window}"
+
+
 @transaction.atomic
 def record_checkin(
     *,
@@ -403,11 +422,12 @@ def record_checkin(
 ) -> CheckIn:
     """Record a value (and optionally a confidence from 0 to 10 and a note) for a key result.
 
-    The effective date defaults to today in the organization's time zone and cannot be in
-    the future. The key result's current value becomes its latest check-in's, and the stored
-    progress and status of the key result and of every objective above it are refreshed in
-    the same transaction. Concurrent check-ins on one key result are serialised (row lock).
-    The same ``idempotency_key`` returns the first check-in and writes nothing.
+    The effective date defaults to today in the organization's time zone and must be from
+    the cycle's start to today (`checkin_date_error`). The key result's current value becomes
+    its latest check-in's, and the stored progress and status of the key result and of every
+    objective above it are refreshed in the same transaction. Concurrent check-ins on one key
+    result are serialised (row lock). The same ``idempotency_key`` returns the first check-in
+    and writes nothing.
     """
     require_in_org(actor, key_result, "Key result")
     kr = _lock_for_checkin(actor, key_result.pk)
@@ -421,11 +441,12 @@ def record_checkin(
     _check_confidence(errors, confidence)
     today = organization_today(actor.organization)
     day = clean_required_date(errors, "effective_date", effective_date or today)
-    if day > today:
-        errors.add(
-            "effective_date",
-            f"cannot be in the future (today is {today} in {actor.organization.timezone})",
+    if "effective_date" not in errors:
+        problem = checkin_date_error(
+            day, cycle_start=kr.objective.cycle.start_date, today=today, org=actor.organization
         )
+        if problem is not None:
+            errors.add("effective_date", problem)
     errors.raise_if_any()
     before = {
         "current_value": str(kr.current_value),

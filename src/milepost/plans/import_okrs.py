@@ -28,6 +28,7 @@ from milepost.engine.model import CycleState, EngineSettings, KeyResultKind, Obj
 from milepost.errors import DomainError
 from milepost.okrs import services as okr_services
 from milepost.okrs.engine_io import checkin_history, organization_today
+from milepost.okrs.key_results import checkin_date_error
 from milepost.okrs.models import Alignment, CheckIn, CheckInSource, Cycle, KeyResult, Objective
 from milepost.organizations import services as org_services
 from milepost.organizations.models import Team
@@ -523,9 +524,9 @@ def import_checkins(ctx: ImportContext, document: PlanDocument) -> None:
 
     A plan's history can hold thousands of check-ins, so they are checked by the rules of
     `milepost.okrs.services.record_checkin` (a number the column holds; 0 or 1 for a binary
-    key result; not in the future; not in a closed cycle) and inserted together, each with
-    its ``checkin.record`` audit event; the stored progress is recomputed once at the end
-    of the import instead of after each one.
+    key result; from the cycle's start to today, `checkin_date_error`; not in a closed
+    cycle) and inserted together, each with its ``checkin.record`` audit event; the stored
+    progress is recomputed once at the end of the import instead of after each one.
     """
     rows = {
         kr.key: ctx.key_results[kr.key]
@@ -617,11 +618,11 @@ def _checkin_ok(
     if kr.kind == KeyResultKind.BINARY and checkin.value not in (0, 1):
         ctx.result.error((*path, "value"), "a binary key result takes 0 (not done) or 1 (done)")
         ok = False
-    if checkin.effective_date > today:
-        ctx.result.error(
-            (*path, "date"),
-            f"cannot be in the future (today is {today} in {ctx.organization.timezone})",
-        )
+    date_error = checkin_date_error(
+        checkin.effective_date, cycle_start=cycle.start_date, today=today, org=ctx.organization
+    )
+    if date_error is not None:
+        ctx.result.error((*path, "date"), date_error)
         ok = False
     if cycle.state == CycleState.CLOSED:
         ctx.result.error(path, f"cycle {cycle.key} is closed: its check-ins can no longer change")

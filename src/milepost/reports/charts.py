@@ -144,16 +144,16 @@ def key_result_chart(
     results) against the expected curve, the forecast to the due date with its 80% band,
     the target and a today line."""
     value_space = kr.kind in VALUE_KINDS
-    start_day = (
-        min(kr.window_start, *(c.on for c in kr.checkins)) if kr.checkins else kr.window_start
-    )
+    # The time axis is the cycle's: from its start (a check-in cannot be dated earlier; one
+    # recorded before that rule existed is left off the chart rather than stretching it).
+    start_day = kr.window_start
     end_day = max(kr.due, today if today <= kr.due + dt.timedelta(days=30) else kr.due)
     samples = _days(kr.window_start, kr.due)
 
     actual: list[tuple[dt.date, float]]
     expected: list[tuple[dt.date, float]] = []
     if value_space:
-        actual = [(c.on, float(c.value)) for c in kr.checkins]
+        actual = [(c.on, float(c.value)) for c in kr.checkins if c.on >= start_day]
         if kr.kind is not KeyResultKind.MAINTAIN:
             span = float(kr.target - kr.start)
             # The expected curve is expected *progress*; on a value axis it is drawn at the
@@ -167,7 +167,7 @@ def key_result_chart(
         actual = [
             (d, float(evaluate_key_result(kr, d, settings, with_forecast=False).progress))
             for d in moments
-            if d <= today
+            if start_day <= d <= today
         ]
         expected = [(d, float(expected_value(kr, d))) for d in samples]
         values = [0.0, 1.0]
