@@ -80,9 +80,10 @@ def test_api_tokens_are_created_shown_once_and_revoked(member_client: Client) ->
     response = member_client.post(
         reverse("web:token-list"),
         {"name": "export script", "role": "viewer", "expires_in_days": "30"},
+        follow=True,
     )
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("web:token-list"), 302)]
     secret = re.search(r'<p class="token-secret" id="new-token">(mp_[^<]+)</p>', html)
     assert secret is not None
     assert "Copy this token now" in html

@@ -9,10 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+import types
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
 from ninja import Field, Path, Schema
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from milepost.api.problems import PROBLEM_RESPONSES
 from milepost.errors import InvalidInput
@@ -88,6 +96,45 @@ Hours = Annotated[
     Decimal, Field(ge=0, le=10**6, max_digits=10, decimal_places=2, allow_inf_nan=False)
 ]
 Confidence = Annotated[int, Field(ge=0, le=10)]
+
+
+def _scalar_types(annotation: Any) -> set[Any]:
+    """The plain types a field annotation admits (`Id | None` → {int, NoneType})."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalar_types(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return set().union(*(_scalar_types(arg) for arg in get_args(annotation)))
+    return {annotation}
+
+
+class InputSchema(Schema):
+    """The base of every request body (POST, PUT, PATCH).
+
+    * A field the schema does not declare is refused (422 naming it), so a misspelt field
+      (``target`` for ``target_value``) is never silently ignored.
+    * Integers (ids, counts, confidence) must be JSON integers and booleans JSON booleans:
+      ``true`` is not the id 1, ``1`` or ``"yes"`` is not true. Dates stay ISO strings and
+      decimals may be strings (``"12.50"``), as documented.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or info.field_name is None:
+            return value
+        kinds = _scalar_types(cls.model_fields[info.field_name].annotation)
+        if bool in kinds:
+            if not isinstance(value, bool):
+                raise ValueError("must be true or false")
+        elif int in kinds:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError("must be a whole number (not true/false, a string or a fraction)")
+        elif Decimal in kinds and isinstance(value, bool):
+            raise ValueError("must be a number, not true or false")
+        return value
 
 
 def optional(**constraints: Any) -> Any:

@@ -354,8 +354,10 @@ def render_svg(
     *,
     href: Callable[[int], str],
     panel_href: Callable[[int], str],
+    today_label: str = "Today",
 ) -> SafeString:
-    """The timeline as one SVG element (see the module docstring)."""
+    """The timeline as one SVG element (see the module docstring); `today_label` names the
+    line at the timeline's day (an as-of view labels it with its date, not "Today")."""
     width, height = t.width, t.height
     out: list[str] = [
         f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
@@ -397,9 +399,10 @@ def render_svg(
         out.append(_milestone(t, mark))
     if t.start <= t.today <= t.end:
         x = t.x(t.today)
+        label = escape(today_label)
         out.append(
             f'<line class="tl-today" x1="{x}" x2="{x}" y1="{HEADER - 14}" y2="{height}"/>'
-            f'<text class="tl-today-label" x="{x + 3}" y="{HEADER - 18}">Today</text>'
+            f'<text class="tl-today-label" x="{x + 3}" y="{HEADER - 18}">{label}</text>'
         )
     out.append("</svg>")
     return mark_safe("".join(out))  # noqa: S308 - user text is escaped  # nosec B308 B703

@@ -45,7 +45,9 @@ def changes_from(form: forms.Form, instance: Any, names: list[str] | None = None
 
 class TokenCreateForm(StyledForm):
     name = forms.CharField(max_length=100, help_text="What uses it, e.g. “weekly export script”.")
-    role = forms.ChoiceField(help_text="A token never has more rights than you.")
+    role = forms.ChoiceField(
+        help_text="A token never has more rights than you, and at most an admin's."
+    )
     expires_in_days = forms.IntegerField(
         label="Expires after (days)",
         required=False,
@@ -56,7 +58,9 @@ class TokenCreateForm(StyledForm):
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        mine = ROLE_RANK[actor.role]
+        # A token is for scripts: at most admin (owner rights stay with a signed-in person),
+        # and never above the user's own role.
+        mine = min(ROLE_RANK[actor.role], ROLE_RANK[Role.ADMIN])
         cast(forms.ChoiceField, self.fields["role"]).choices = [
             (value, text)
             for value, text in reversed(Role.choices)

@@ -20,6 +20,7 @@ from milepost.engine.explain import Explanation
 from milepost.engine.model import (
     AlignmentLink,
     Curve,
+    CycleState,
     KeyResultInput,
     KeyResultKind,
     ObjectiveInput,
@@ -45,10 +46,11 @@ class KeyResultView:
     input: KeyResultInput
     result: KeyResultResult
     history: list[CheckIn]  # as the engine reads it (corrections applied)
-    can_edit: bool
-    can_check_in: bool
+    can_edit: bool  # false in a closed cycle: the services refuse every change there
+    can_check_in: bool  # likewise
     result_date: dt.date
     all_checkins: list[CheckIn] = field(default_factory=list)  # corrected ones included
+    cycle_closed: bool = False
 
 
 @dataclass
@@ -69,9 +71,15 @@ class ObjectiveView:
     parents: list[LinkView]
     children: list[LinkView]
     initiatives: list[InitiativeKeyResult]
-    can_edit: bool
+    can_edit: bool  # false in a closed cycle: the services refuse every change there
     today: dt.date
     archived_key_results: list[KeyResult] = field(default_factory=list)
+    cycle_closed: bool = False
+
+
+def cycle_is_closed(objective: Objective) -> bool:
+    """Whether the objective's cycle is closed (its objectives and key results are frozen)."""
+    return objective.cycle.state == CycleState.CLOSED
 
 
 def _stored_result(objective: Objective) -> ObjectiveResult:
@@ -102,6 +110,7 @@ def _key_results(
                 milestones[m.key_result_id].append(m)  # type: ignore[index]
     settings = actor.organization.engine_settings()
     views = []
+    closed = cycle_is_closed(objective)
     for kr in rows:
         kr_input = key_result_input(kr, checkins[kr.pk], milestones[kr.pk])
         result = evaluate_key_result(kr_input, today, settings)
@@ -111,10 +120,11 @@ def _key_results(
                 input=kr_input,
                 result=result,
                 history=checkin_history(checkins[kr.pk]),
-                can_edit=can_edit_key_result(actor, kr),
-                can_check_in=can_check_in(actor, kr),
+                can_edit=not closed and can_edit_key_result(actor, kr),
+                can_check_in=not closed and can_check_in(actor, kr),
                 result_date=today,
                 all_checkins=checkins[kr.pk],
+                cycle_closed=closed,
             )
         )
     return views, archived
@@ -236,9 +246,10 @@ def objective_view(actor: Actor, objective: Objective) -> ObjectiveView:
         parents=parents,
         children=children,
         initiatives=initiatives,
-        can_edit=can_edit_objective(actor, objective),
+        can_edit=not cycle_is_closed(objective) and can_edit_objective(actor, objective),
         today=today,
         archived_key_results=archived,
+        cycle_closed=cycle_is_closed(objective),
     )
 
 
@@ -250,15 +261,17 @@ def key_result_view(actor: Actor, kr: KeyResult) -> KeyResultView:
     if kr.kind == KeyResultKind.MILESTONES or kr.curve == Curve.STEPPED:
         milestones = list(Milestone.objects.filter(key_result=kr, archived_at__isnull=True))
     kr_input = key_result_input(kr, checkins, milestones)
+    closed = cycle_is_closed(kr.objective)
     return KeyResultView(
         row=kr,
         input=kr_input,
         result=evaluate_key_result(kr_input, today, actor.organization.engine_settings()),
         history=checkin_history(checkins),
-        can_edit=can_edit_key_result(actor, kr),
-        can_check_in=can_check_in(actor, kr),
+        can_edit=not closed and can_edit_key_result(actor, kr),
+        can_check_in=not closed and can_check_in(actor, kr),
         result_date=today,
         all_checkins=checkins,
+        cycle_closed=closed,
     )
 
 

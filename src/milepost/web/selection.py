@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
+from milepost.errors import NotFound
 from milepost.okrs.models import Cycle
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Team
@@ -40,17 +41,22 @@ def default_cycle(cycles: tuple[Cycle, ...]) -> Cycle | None:
 
 
 def choose_cycle(request: HttpRequest, actor: Actor) -> CycleChoice:
-    """The cycle asked for (``?cycle=<id>``, remembered for the session) or the default."""
+    """The cycle asked for (``?cycle=<id>``, remembered for the session) or the default.
+
+    `NotFound` when ``?cycle=`` names no live cycle of the actor's organization: an unknown
+    id and another organization's cycle get the same answer."""
     cycles = tuple(Cycle.objects.of(actor.organization_id).active().order_by("-start_date", "key"))
-    wanted = _int(request.GET.get("cycle"))
-    if wanted is None:
-        wanted = request.session.get(SESSION_CYCLE_KEY)
-    chosen = next((c for c in cycles if c.pk == wanted), None)
-    if chosen is None:
-        chosen = default_cycle(cycles)
-    elif request.GET.get("cycle"):
+    asked = request.GET.get("cycle", "").strip()
+    if asked:
+        wanted = _int(asked)
+        chosen = next((c for c in cycles if c.pk == wanted), None)
+        if chosen is None:
+            raise NotFound("Cycle not found.")
         request.session[SESSION_CYCLE_KEY] = chosen.pk
-    return CycleChoice(chosen, cycles)
+        return CycleChoice(chosen, cycles)
+    remembered = request.session.get(SESSION_CYCLE_KEY)
+    chosen = next((c for c in cycles if c.pk == remembered), None)
+    return CycleChoice(chosen or default_cycle(cycles), cycles)
 
 
 def teams_of(actor: Actor) -> list[Team]:

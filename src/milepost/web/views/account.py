@@ -103,10 +103,13 @@ def _my_tokens(actor: Actor) -> list[ApiToken]:
     )
 
 
+_NEW_TOKEN_SESSION_KEY = "milepost.new_api_token"  # noqa: S105 - a session key name
+
+
 @member_view
 def token_list(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """List the user's API tokens; POST creates one and shows its secret once."""
-    secret = ""
+    """List the user's API tokens; POST creates one and redirects (POST-redirect-GET, so a
+    reload never makes a second token); the next GET shows its secret exactly once."""
     form = TokenCreateForm(request.POST or None, actor=actor)
     if request.method == "POST" and form.is_valid():
         try:
@@ -122,10 +125,16 @@ def token_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            form = TokenCreateForm(actor=actor)
+            # Kept in the (server-side, signed-in) session only until the next page shows it.
+            request.session[_NEW_TOKEN_SESSION_KEY] = secret
+            return redirect("web:token-list")
+    secret = "" if request.method == "POST" else request.session.pop(_NEW_TOKEN_SESSION_KEY, "")
     context = {"form": form, "tokens": _my_tokens(actor), "secret": secret, "section": "tokens"}
-    status = 422 if request.method == "POST" and not secret else 200
-    return render_page(request, "web/token_list.html", context, nav="settings", status=status)
+    status = 422 if request.method == "POST" else 200
+    response = render_page(request, "web/token_list.html", context, nav="settings", status=status)
+    if secret:
+        response["Cache-Control"] = "no-store"  # the secret must not live on in a cache
+    return response
 
 
 @member_view

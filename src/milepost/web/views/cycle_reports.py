@@ -277,6 +277,7 @@ def roadmap_as_of_page(
         timeline,
         href=lambda pk: reverse("web:initiative-detail", args=[pk]),
         panel_href=lambda pk: reverse("web:initiative-panel", args=[pk]),
+        today_label=f"As of {day.day} {day:%b %Y}",
     )
     context = {
         "cycle": cycle,

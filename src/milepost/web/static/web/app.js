@@ -74,6 +74,66 @@ onReady(function () {
     }
   }
 
+  // htmx swaps 422 responses (forms with their errors beside the fields: see the
+  // htmx-config meta in base.html). Any other refusal (403 not allowed, 404, 409 conflict,
+  // 5xx) is not swapped into the form; its message goes to the page's message area instead,
+  // so a click never fails silently.
+  function showMessage(text, level) {
+    const main = document.getElementById("main");
+    if (!main) return;
+    let list = main.querySelector(":scope > ul.messages");
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "messages";
+      list.setAttribute("role", "status");
+      main.insertBefore(list, main.firstChild);
+    }
+    list.replaceChildren();
+    const item = document.createElement("li");
+    item.className = level;
+    item.setAttribute("data-testid", "htmx-error");
+    item.textContent = text;
+    list.appendChild(item);
+    list.scrollIntoView({ block: "nearest" });
+  }
+
+  function refusalText(xhr) {
+    // The server's error page carries its message in [data-error-message]; DOMParser builds
+    // an inert document (no scripts run), so reading it is safe under the CSP.
+    let detail = "";
+    try {
+      const doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      const node = doc.querySelector("[data-error-message], .errorlist, .form-errors");
+      detail = node ? (node.textContent || "").trim() : "";
+    } catch (_err) {
+      detail = "";
+    }
+    if (detail) return detail;
+    if (xhr.status === 403) return "You are not allowed to do this.";
+    if (xhr.status === 404) return "Not found: it may have been removed.";
+    if (xhr.status === 409) return "This conflicts with a change made meanwhile: reload the page.";
+    if (xhr.status >= 500) return "Something went wrong on the server; nothing was saved. Try again.";
+    return "The request was refused (" + xhr.status + ").";
+  }
+
+  document.body.addEventListener("htmx:responseError", function (event) {
+    const xhr = event.detail && event.detail.xhr;
+    if (xhr) showMessage(refusalText(xhr), "error");
+  });
+
+  // A new attempt clears the previous attempt's refusal.
+  document.body.addEventListener("htmx:beforeRequest", function () {
+    document.querySelectorAll('[data-testid="htmx-error"]').forEach(function (item) {
+      const list = item.parentElement;
+      item.remove();
+      if (list && !list.children.length) list.remove();
+    });
+  });
+
+  document.body.addEventListener("htmx:sendError", function () {
+    showMessage("The server could not be reached; nothing was saved. Check your connection.", "error");
+  });
+
   document.body.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail && event.detail.target;
     if (!(target instanceof Element)) return;
