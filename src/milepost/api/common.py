@@ -7,9 +7,9 @@ text without NUL characters), so hostile input is a 422 naming the field, never 
 from __future__ import annotations
 
 import datetime as dt
+import types
 from datetime import date
 from decimal import Decimal
-import types
 from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
 from ninja import Field, Path, Schema

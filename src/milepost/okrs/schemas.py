@@ -11,6 +11,7 @@ from ninja import Field, Schema
 from milepost.api.common import (
     Confidence,
     Id,
+    InputSchema,
     Key,
     LongText,
     Name,
@@ -61,7 +62,7 @@ class CycleOut(Schema):
     archived_at: datetime | None
 
 
-class CycleIn(Schema):
+class CycleIn(InputSchema):
     key: Key
     name: Name
     start_date: PlanDate
@@ -69,7 +70,7 @@ class CycleIn(Schema):
     parent: Id | None = None
 
 
-class CyclePatch(Schema):
+class CyclePatch(InputSchema):
     key: Key = optional()
     name: Name = optional()
     start_date: PlanDate = optional()
@@ -116,7 +117,7 @@ class ObjectiveDetailOut(ObjectiveOut):
     explanation: ExplanationOut | None = None
 
 
-class ObjectiveIn(Schema):
+class ObjectiveIn(InputSchema):
     cycle: Id
     key: Key
     title: Title
@@ -128,7 +129,7 @@ class ObjectiveIn(Schema):
     weight: Weight = Decimal(1)
 
 
-class ObjectivePatch(Schema):
+class ObjectivePatch(InputSchema):
     cycle: Id = optional()
     key: Key = optional()
     title: Title = optional()
@@ -178,7 +179,7 @@ class AlignmentOut(Schema):
     created_at: datetime
 
 
-class AlignmentIn(Schema):
+class AlignmentIn(InputSchema):
     """The child objective contributes to exactly one parent: an objective or a key result."""
 
     child: Id
@@ -243,7 +244,7 @@ class KeyResultDetailOut(KeyResultOut):
     explanation: ExplanationOut | None = None
 
 
-class KeyResultIn(Schema):
+class KeyResultIn(InputSchema):
     objective: Id
     key: Key
     title: Title
@@ -259,7 +260,7 @@ class KeyResultIn(Schema):
     description: LongText = ""
 
 
-class KeyResultPatch(Schema):
+class KeyResultPatch(InputSchema):
     """Any field but the current value (which only a check-in changes)."""
 
     key: Key = optional()
@@ -322,7 +323,7 @@ class CheckInOut(Schema):
         return bool(getattr(obj, "is_corrected", False))
 
 
-class CheckInIn(Schema):
+class CheckInIn(InputSchema):
     value: Value
     confidence: Confidence | None = None
     note: LongText = ""
@@ -331,7 +332,7 @@ class CheckInIn(Schema):
     )
 
 
-class CorrectionIn(Schema):
+class CorrectionIn(InputSchema):
     value: Value
     confidence: Confidence | None = None
     note: LongText = ""
@@ -381,7 +382,7 @@ class RetrospectiveOut(Schema):
 GradeName = Literal["missed", "partial", "achieved"]
 
 
-class CarryOverIn(Schema):
+class CarryOverIn(InputSchema):
     """Key results of the cycle in the URL to carry into `target_cycle` (each starts from its
     last value); `into_objective`, an objective of the target cycle, else each goes into the
     objective continuing its own there (made if needed)."""
@@ -401,7 +402,7 @@ class CarryOverOut(Schema):
 ReasonName = Literal["target_wrong", "execution", "external", "measurement"]
 
 
-class KeyResultRetrospectiveIn(Schema):
+class KeyResultRetrospectiveIn(InputSchema):
     grade_override: GradeName | Literal[""] = Field(
         "", description="Overrides the engine's grade; needs a reason code."
     )
@@ -409,7 +410,7 @@ class KeyResultRetrospectiveIn(Schema):
     lessons: LongText = ""
 
 
-class ReflectionIn(Schema):
+class ReflectionIn(InputSchema):
     """At least one of the three answers."""
 
     went_well: LongText = ""

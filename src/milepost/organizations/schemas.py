@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import StringConstraints
 
-from milepost.api.common import Days, Id, Key, Name, Since, optional, text
+from milepost.api.common import Days, Id, InputSchema, Key, Name, Since, optional, text
 from milepost.api.pagination import PageQuery
 
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
@@ -36,7 +36,7 @@ class OrganizationOut(Schema):
     your_role: str = Field(description="The caller's role here (a token's role may be lower).")
 
 
-class OrganizationPatch(Schema):
+class OrganizationPatch(InputSchema):
     name: Name = optional()
     timezone: text(64, min_length=1) = optional()  # type: ignore[valid-type]
     on_track_gap: Decimal = optional(ge=0, le=1, max_digits=4, decimal_places=3)
@@ -63,13 +63,13 @@ class MemberOut(Schema):
     updated_at: datetime
 
 
-class MemberIn(Schema):
+class MemberIn(InputSchema):
     email: Email
     role: RoleName = "member"
     full_name: text(200) = ""  # type: ignore[valid-type]
 
 
-class MemberPatch(Schema):
+class MemberPatch(InputSchema):
     role: RoleName
 
 
@@ -97,7 +97,7 @@ class TeamOut(Schema):
         return sorted(m.user_id for m in obj.team_members.all())  # type: ignore[attr-defined]
 
 
-class TeamIn(Schema):
+class TeamIn(InputSchema):
     key: Key
     name: Name
     parent: Id | None = None
@@ -105,7 +105,7 @@ class TeamIn(Schema):
     lead: Id | None = None
 
 
-class TeamPatch(Schema):
+class TeamPatch(InputSchema):
     key: Key = optional()
     name: Name = optional()
     parent: Id | None = None
@@ -113,7 +113,7 @@ class TeamPatch(Schema):
     lead: Id | None = None
 
 
-class TeamMemberIn(Schema):
+class TeamMemberIn(InputSchema):
     user: Id
 
 

@@ -14,6 +14,7 @@ from milepost.api.common import (
     Days,
     Hours,
     Id,
+    InputSchema,
     Key,
     LongText,
     Money,
@@ -59,7 +60,7 @@ class InitiativeOut(Schema):
     archived_at: datetime | None
 
 
-class InitiativeIn(Schema):
+class InitiativeIn(InputSchema):
     key: Key
     title: Title
     description: LongText = ""
@@ -77,7 +78,7 @@ class InitiativeIn(Schema):
     estimated_effort_days: Days | None = None
 
 
-class InitiativePatch(Schema):
+class InitiativePatch(InputSchema):
     key: Key = optional()
     title: Title = optional()
     description: LongText = optional()
@@ -132,14 +133,14 @@ class InitiativeLinkOut(Schema):
     updated_at: datetime
 
 
-class InitiativeLinkIn(Schema):
+class InitiativeLinkIn(InputSchema):
     initiative: Id
     key_result: Id
     weight: Weight = Decimal(1)
     expected_impact: text(300) = ""  # type: ignore[valid-type]
 
 
-class InitiativeLinkPatch(Schema):
+class InitiativeLinkPatch(InputSchema):
     weight: Weight = optional()
     expected_impact: text(300) = optional()  # type: ignore[valid-type]
 
@@ -166,7 +167,7 @@ class MilestoneOut(Schema):
     archived_at: datetime | None
 
 
-class MilestoneIn(Schema):
+class MilestoneIn(InputSchema):
     key: Key
     name: Title
     date: PlanDate
@@ -175,7 +176,7 @@ class MilestoneIn(Schema):
     weight: Weight = Decimal(1)
 
 
-class MilestonePatch(Schema):
+class MilestonePatch(InputSchema):
     key: Key = optional()
     name: Title = optional()
     date: PlanDate = optional()
@@ -185,7 +186,7 @@ class MilestonePatch(Schema):
     done_on: PlanDate | None = Field(None, description="The day it was done; null: not done.")
 
 
-class MilestoneComplete(Schema):
+class MilestoneComplete(InputSchema):
     done_on: PlanDate
 
 
@@ -213,7 +214,7 @@ class DependencyOut(Schema):
     updated_at: datetime
 
 
-class DependencyIn(Schema):
+class DependencyIn(InputSchema):
     """Exactly one predecessor and one successor, each an initiative or a milestone."""
 
     predecessor_initiative: Id | None = None
@@ -224,7 +225,7 @@ class DependencyIn(Schema):
     lag_days: Lag = LagDays
 
 
-class DependencyPatch(Schema):
+class DependencyPatch(InputSchema):
     type: DependencyTypeName = optional()
     lag_days: Lag = optional(ge=-3650, le=3650)
 

@@ -8,7 +8,17 @@ from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
-from milepost.api.common import Hours, Id, Money, PlanDate, Since, Title, optional, text
+from milepost.api.common import (
+    Hours,
+    Id,
+    InputSchema,
+    Money,
+    PlanDate,
+    Since,
+    Title,
+    optional,
+    text,
+)
 from milepost.api.pagination import PageQuery
 
 TaskStatusName = Literal["todo", "in_progress", "done", "cancelled"]
@@ -34,7 +44,7 @@ class TaskOut(Schema):
     archived_at: datetime | None
 
 
-class TaskIn(Schema):
+class TaskIn(InputSchema):
     initiative: Id
     title: Title
     key: TaskKey = ""
@@ -44,7 +54,7 @@ class TaskIn(Schema):
     due_date: PlanDate | None = None
 
 
-class TaskPatch(Schema):
+class TaskPatch(InputSchema):
     key: TaskKey = optional()
     title: Title = optional()
     assignee: Id | None = None
@@ -79,7 +89,7 @@ class TimeEntryOut(Schema):
     archived_at: datetime | None
 
 
-class TimeEntryIn(Schema):
+class TimeEntryIn(InputSchema):
     task: Id
     date: PlanDate
     hours: EntryHours
