@@ -42,8 +42,10 @@ def test_every_command_has_a_description_and_every_option_a_help() -> None:
     ]
 
 
-def _milepost(args: list[str], database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
+def _milepost(
+    args: list[str], database_url: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, **variables}
     env.pop("MILEPOST_TESTING", None)
     milepost = Path(sys.executable).parent / "milepost"  # the installed console script
     return subprocess.run(  # noqa: S603 - the project's own entry point, no shell
@@ -102,3 +104,22 @@ def test_development_emails_print_long_links_whole() -> None:
     assert f'href="{link}"' in printed
     assert "Subject: Reset your Milepost password — now" in printed
     assert "=\n" not in printed
+
+
+def test_a_configuration_problem_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    done = _milepost(["migrate"], env_url, MILEPOST_ENV="production", MILEPOST_SECRET_KEY="")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "milepost: error: configuration: MILEPOST_SECRET_KEY must be set" in done.stderr
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens there once the socket is closed
+    done = _milepost(["migrate"], f"postgres://postgres@127.0.0.1:{port}/milepost")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "the database cannot be used" in done.stderr
+    assert "check DATABASE_URL" in done.stderr

@@ -105,6 +105,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("milepost: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        message = _setup_problem(exc)
+        if message is None:
+            raise
+        print(f"milepost: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _setup_problem(exc: Exception) -> str | None:
+    """One line for a problem of the installation rather than of the program (a missing or
+    malformed setting, a database that cannot be reached), else None (a traceback is due)."""
+    if "django" not in sys.modules:
+        return None
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import OperationalError
+
+    if isinstance(exc, ImproperlyConfigured):
+        return f"configuration: {exc}"
+    if isinstance(exc, OperationalError):
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"the database cannot be used ({first_line}); check DATABASE_URL"
+    return None
 
 
 if __name__ == "__main__":

@@ -68,7 +68,10 @@ def _secret_key() -> str:
     if configured:
         return configured
     if PRODUCTION:
-        raise ImproperlyConfigured("MILEPOST_SECRET_KEY must be set when MILEPOST_ENV=production")
+        raise ImproperlyConfigured(
+            "MILEPOST_SECRET_KEY must be set when MILEPOST_ENV=production (e.g. the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`)"
+        )
     # Development: a random key kept in ./var so sessions survive restarts.
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
