@@ -238,11 +238,13 @@ def test_pages_as_of_a_past_date(
         if name in {"objective", "tree"}:
             assert "Team objective 0" in past, name
             assert "Renamed today" not in past, name
-    # A future or malformed date shows the live page.
-    for bad in ((today + timedelta(days=3)).isoformat(), "yesterday"):
+    # A future or malformed date shows the live page; a malformed one says so.
+    future = (today + timedelta(days=3)).isoformat()
+    for bad, malformed in ((future, False), ("yesterday", True), ("1800-01-01", True)):
         html = _html(member_client.get(f"{pages['objective']}?as_of={bad}"))
         assert "As it stood" not in html
         assert "Renamed today" in html
+        assert ("is not a date from 1900 on" in html) == malformed, bad
     # A day before the key result existed.
     created = services.create_key_result(
         actor=admin,

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest
 
 from milepost.okrs.models import Grade, ReasonCode
@@ -71,14 +72,26 @@ class CarryOverForm(forms.Form):
         self.fields["target_cycle"].choices = cycles  # type: ignore[attr-defined]
 
 
+# The same bounds as the API's dates: anything outside is a typo, not a day to look at.
+AS_OF_EARLIEST = dt.date(1900, 1, 1)
+
+
 def as_of_date(request: HttpRequest, today: dt.date) -> dt.date | None:
     """The ``?as_of=YYYY-MM-DD`` of a page: a past day, or None for the live page (no date,
-    a bad one, today or a future day)."""
+    today or a future day). A value that is not a day from 1900 on also gives the live page,
+    with a message saying so beside it (never silently)."""
     raw = (request.GET.get("as_of") or "").strip()
     if not raw:
         return None
     try:
         day = dt.date.fromisoformat(raw)
     except ValueError:
+        day = None
+    if day is None or day < AS_OF_EARLIEST:
+        messages.warning(
+            request,
+            f"“{raw[:40]}” is not a date from {AS_OF_EARLIEST.year} on (YYYY-MM-DD): "
+            "showing the page as it is now.",
+        )
         return None
     return day if day < today else None
