@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from milepost.organizations.access import Actor, actor_for
 from milepost.organizations.models import Organization, Role
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: sign-in throttles, rate limits and locks counted
+    by an earlier test in the same process must not decide this one."""
+    cache.clear()
 
 
 @pytest.fixture
