@@ -414,6 +414,21 @@ def test_a_done_key_result_is_never_stale() -> None:
     assert check(plan, as_of=date(2026, 8, 25), okr=okr) == []
 
 
+def test_a_held_maintain_key_result_still_goes_stale() -> None:
+    # Holding its threshold makes a maintain key result `done`; only weekly check-ins show it
+    # still holds, so it goes stale like any other (and needs no initiative to cover it).
+    plan = replace(
+        clean_plan(),
+        key_results=(keyresult("growth/uptime", kind=KeyResultKind.MAINTAIN, checkins=(jul(10),)),),
+        initiatives=(),
+    )
+    okr = report(AS_OF, result("growth/uptime", Status.DONE, 1))
+    findings = check(plan, as_of=date(2026, 7, 25), okr=okr)
+    assert codes(findings) == ["kr-stale"]
+    assert findings[0].objects == ("kr:growth/uptime",)
+    assert check(plan, as_of=jul(24), okr=okr) == []
+
+
 def test_stale_after_days_is_a_setting() -> None:
     plan = clean_plan()
     plan = replace(plan, settings=replace(plan.settings, stale_after_days=3))

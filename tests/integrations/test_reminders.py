@@ -28,6 +28,7 @@ from milepost.integrations.models import (
 )
 from milepost.integrations.reminders import run_notifications
 from milepost.okrs.models import KeyResult, Objective
+from milepost.organizations.access import actor_for
 from milepost.organizations.models import Membership, Organization, Role
 from tests import factories
 from tests.integrations.conftest import LocalServer, Reply
@@ -204,6 +205,41 @@ def test_reminder_lists_exactly_the_key_results_due_for_a_check_in(
     assert listed == {"Revenue to 100k", "Weekly sign-ups", "Checked in a week ago"}
     assert "3 key results" in message.subject
     assert NotificationLog.objects.get(kind="reminder").items == 3
+
+
+def test_a_held_maintain_key_result_is_still_reminded_every_week(
+    org: Organization, world: dict[str, Any]
+) -> None:
+    ana = world["ana"]
+    objective: Objective = world["objective"]
+    now = at(MONDAY, 10)
+    KeyResult.objects.filter(owner=ana).update(last_checkin_at=now - dt.timedelta(days=1))
+    # Uptime at or above 99.5 holds at 99.9, so it is done; its last check-in was 8 days ago.
+    held = factories.make_key_result(
+        objective,
+        "uptime",
+        title="Uptime holds",
+        owner=ana,
+        kind="maintain",
+        maintain_direction="at_least",
+        start_value=Decimal("99.9"),
+        target_value=Decimal("99.5"),
+        status="done",
+    )
+    KeyResult.objects.filter(pk=held.pk).update(last_checkin_at=now - dt.timedelta(days=8))
+    # A done key result of any other kind asks for nothing more.
+    factories.make_key_result(objective, "done", title="Already done", owner=ana, status="done")
+
+    assert [kr.title for kr in reminders.key_results_due(actor_for(ana, org), now)] == [
+        "Uptime holds"
+    ]
+    run_notifications(now)
+    (message,) = sent_to("ana@acme.test")
+    assert "Uptime holds" in message.body
+    assert "Already done" not in message.body
+    assert NotificationLog.objects.get(kind="reminder").items == 1
+    held.refresh_from_db()
+    assert held.status == "done"  # still held after the nightly recompute
 
 
 def test_each_key_result_links_straight_to_its_check_in_form(

@@ -23,7 +23,8 @@ team-over-capacity         warning  committed effort above the team's capacity i
 output-without-outcome     warning  an initiative done, or with >= 80% of its tasks done,
                                     while a linked key result is off track
 kr-stale                   warning  active cycle and objective, no check-in for more than
-                                    14 days (counted from the cycle start when there is none)
+                                    14 days (counted from the cycle start when there is none);
+                                    not done ones, but a held ``maintain`` one still counts
 objective-without-krs      warning  an open objective with no key result (unless it rolls
                                     up aligned objectives instead)
 team-too-many-objectives   warning  more than 5 open objectives for one team in one cycle
@@ -241,9 +242,12 @@ def _check_key_results(ctx: _Context, linked: set[str]) -> list[Finding]:
         if kr.objective_key not in ctx.checked or kr.kind == KeyResultKind.MILESTONES:
             continue
         evaluated = statuses.get(kr.key)
-        if evaluated is not None and evaluated.status == Status.DONE:
+        done = evaluated is not None and evaluated.status == Status.DONE
+        # A maintain key result that holds is `done` today, but only a check-in every week
+        # shows that it still holds: it can go stale (it needs no initiative, though).
+        if done and kr.kind != KeyResultKind.MAINTAIN:
             continue
-        if kr.key not in linked and kr.key not in ctx.aligned_krs:
+        if not done and kr.key not in linked and kr.key not in ctx.aligned_krs:
             findings.append(
                 Finding(
                     "kr-uncovered",

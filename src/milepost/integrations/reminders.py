@@ -8,7 +8,8 @@ in the organization's time zone:
   even when nobody checks in). Once per organization and day (a `NotificationLog` job row).
 * **Reminders** — from `send_hour()` (09:00 by default) on each member's check-in day (their
   own, else the organization's default), one message listing the key results they own that
-  are due for a check-in: in an active cycle, not archived, objective open, not done, and no
+  are due for a check-in: in an active cycle, not archived, objective open, not done (a held
+  ``maintain`` key result is done, yet still due: it shows week by week that it holds), and no
   check-in for `CHECKIN_DUE_AFTER` (6 days). Each links straight to the key result's check-in
   form. Nothing due: nothing is sent (the row is kept as ``skipped``).
 * **Digests** — the same day and hour, each team lead gets a digest of the teams they lead
@@ -35,7 +36,7 @@ from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from milepost.engine.model import ObjectiveState, Status
+from milepost.engine.model import KeyResultKind, ObjectiveState, Status
 from milepost.integrations import notifications
 from milepost.integrations.models import (
     ChatWebhook,
@@ -202,9 +203,12 @@ def recipients_due(
 # --- reminders ----------------------------------------------------------------------------------
 
 
-def key_results_due(actor: Actor, now: dt.datetime) -> list[KeyResult]:
-    """The key results `actor` owns (and can see) that are due for a check-in at `now`."""
-    return list(
+def key_results_checked_in_weekly(actor: Actor) -> QuerySet[KeyResult]:
+    """The key results `actor` owns (and can see) that ask for a weekly check-in: not
+    archived, in an active cycle, objective open, and not done, except a `maintain` key
+    result, which is done while it holds and needs a check-in every week to show it still
+    does. Reminders and My week both start from this set."""
+    return (
         KeyResult.objects.visible_to(actor)
         .filter(
             owner_id=actor.user_id,
@@ -214,11 +218,29 @@ def key_results_due(actor: Actor, now: dt.datetime) -> list[KeyResult]:
             objective__cycle__archived_at__isnull=True,
             objective__cycle__state="active",
         )
-        .exclude(status=Status.DONE.value)
-        .filter(Q(last_checkin_at__isnull=True) | Q(last_checkin_at__lt=now - CHECKIN_DUE_AFTER))
+        .exclude(Q(status=Status.DONE.value) & ~Q(kind=KeyResultKind.MAINTAIN.value))
+    )
+
+
+def due_for_checkin(key_result: KeyResult, now: dt.datetime) -> bool:
+    """Whether `key_result` (one of `key_results_checked_in_weekly`) is due for a check-in at
+    `now`: no check-in at all, or none for `CHECKIN_DUE_AFTER`. The one rule for "due", used
+    by the reminder and by My week."""
+    last = key_result.last_checkin_at
+    return last is None or last < now - CHECKIN_DUE_AFTER
+
+
+def key_results_due(actor: Actor, now: dt.datetime) -> list[KeyResult]:
+    """The key results `actor` owns (and can see) that are due for a check-in at `now` (the
+    reminder's list): `key_results_checked_in_weekly` for which `due_for_checkin` holds."""
+    # Filtered here rather than in SQL so that "due" has a single definition; one person
+    # owns a handful of key results.
+    candidates = (
+        key_results_checked_in_weekly(actor)
         .select_related("objective__cycle")
         .order_by("objective__cycle__start_date", "objective__key", "key", "pk")
     )
+    return [kr for kr in candidates if due_for_checkin(kr, now)]
 
 
 def _with_unit(value: str, unit: str) -> str:
