@@ -51,6 +51,8 @@ class WebContext:
     # of the kept plan evaluation (`milepost.web.snapshot`). Only for GET and HEAD, which
     # write nothing before they read the evaluation.
     change_token: tuple[int | None, str] | None = None
+    # The membership in the current organization (its own check-in day and channel).
+    membership: Membership | None = None
 
 
 def _memberships(user: User) -> list[Membership]:
@@ -110,6 +112,7 @@ def resolve(request: HttpRequest) -> WebContext:
             for m in memberships
         ),
         change_token=token,
+        membership=current,
     )
     request._milepost_web = context  # type: ignore[attr-defined]
     return context

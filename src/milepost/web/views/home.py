@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -14,11 +14,17 @@ from django.utils.dateparse import parse_datetime
 from milepost.accounts.models import User
 from milepost.audit.models import AuditEvent
 from milepost.errors import NotFound
+from milepost.integrations.notifications import effective_preference
+from milepost.integrations.reminders import (
+    CHECKIN_DUE_AFTER,
+    due_for_checkin,
+    key_results_checked_in_weekly,
+)
 from milepost.okrs.engine_io import organization_today
 from milepost.okrs.models import CheckIn, KeyResult
 from milepost.organizations.access import Actor
 from milepost.roadmap.models import Initiative
-from milepost.web.context import member_view
+from milepost.web.context import member_view, resolve
 from milepost.web.htmx import render_page
 from milepost.work.models import Task
 
@@ -54,27 +60,24 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
         raise NotFound("No user.")
     organization = actor.organization
     today = organization_today(organization)
-    week = week_start(today, organization.default_checkin_weekday)
-
-    key_results = list(
-        KeyResult.objects.visible_to(actor)
-        .active()
-        .filter(
-            owner=user,
-            objective__archived_at__isnull=True,
-            objective__cycle__archived_at__isnull=True,
-            objective__cycle__state="active",
-        )
-        .select_related("objective", "objective__cycle")
-        .order_by("last_checkin_at", "objective__key", "key")
+    membership = resolve(request).membership
+    weekday = (
+        effective_preference(membership, organization).weekday
+        if membership is not None
+        else organization.default_checkin_weekday
     )
-    due: list[KeyResult] = []
-    done_this_week: list[KeyResult] = []
-    for kr in key_results:
-        checked = kr.last_checkin_at is not None and (
-            timezone.localtime(kr.last_checkin_at).date() >= week
-        )
-        (done_this_week if checked else due).append(kr)
+    week = week_start(today, weekday)
+
+    # The reminder's rule, so the page and the reminder never disagree about what is due.
+    now = timezone.now()
+    key_results = list(
+        key_results_checked_in_weekly(actor)
+        .select_related("objective", "objective__cycle")
+        # Never checked in first, on every database back-end.
+        .order_by(F("last_checkin_at").asc(nulls_first=True), "objective__key", "key")
+    )
+    due = [kr for kr in key_results if due_for_checkin(kr, now)]
+    checked_recently = [kr for kr in key_results if not due_for_checkin(kr, now)]
 
     initiatives = list(
         Initiative.objects.of(organization)
@@ -100,7 +103,18 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
         .select_related("key_result", "author")
         .order_by("-recorded_at")[:CHANGES_SHOWN]
     )
-    mine = Q(target_type="keyresult", target_id__in=[kr.pk for kr in key_results]) | Q(
+    my_key_results = (
+        KeyResult.objects.visible_to(actor)
+        .active()
+        .filter(
+            owner=user,
+            objective__archived_at__isnull=True,
+            objective__cycle__archived_at__isnull=True,
+            objective__cycle__state="active",
+        )
+        .values("pk")
+    )
+    mine = Q(target_type="keyresult", target_id__in=my_key_results) | Q(
         target_type="initiative", target_id__in=[i.pk for i in initiatives if i.owner_id == user.pk]
     )
     events = list(
@@ -113,7 +127,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
         "today": today,
         "week_start": week,
         "due": due,
-        "done_this_week": done_this_week,
+        "checked_recently": checked_recently,
+        "due_after_days": CHECKIN_DUE_AFTER.days,
         "initiatives": initiatives,
         "tasks": tasks,
         "since": since,
