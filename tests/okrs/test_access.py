@@ -225,7 +225,20 @@ def test_admin_registers_every_model_and_keeps_the_history_read_only(rf: Any) ->
     from milepost.audit.models import AuditEvent
     from milepost.okrs.models import CheckIn
 
-    for label in ("okrs", "accounts", "organizations", "audit"):
+    # Every app of the project, so a new app or model cannot be left out.
+    labels = {c.label for c in apps.get_app_configs() if c.name.startswith("milepost.")}
+    assert labels >= {
+        "okrs",
+        "accounts",
+        "organizations",
+        "audit",
+        "roadmap",
+        "work",
+        "integrations",
+        "plans",
+        "reports",
+    }
+    for label in sorted(labels):
         for model in apps.get_app_config(label).get_models():
             assert model in admin.site._registry, model
     request = rf.get("/admin/")
@@ -236,3 +249,40 @@ def test_admin_registers_every_model_and_keeps_the_history_read_only(rf: Any) ->
         assert not model_admin.has_add_permission(request)
         assert not model_admin.has_change_permission(request)
         assert not model_admin.has_delete_permission(request)
+
+
+def test_the_admin_never_shows_an_encrypted_secret(client: Any, org: Organization) -> None:
+    from django.apps import apps
+    from django.contrib import admin
+    from django.urls import reverse
+
+    from milepost.accounts.models import User
+    from milepost.integrations.crypto import EncryptedTextField
+    from milepost.integrations.models import ChatWebhook
+
+    secret = "slack://T000/B000/very-secret-token"
+    user = factories.make_member(org, email="chat@acme.test")
+    hook = ChatWebhook.objects.create(organization=org, user=user, url=secret, service="Slack")
+    staff = User.objects.create_superuser("root@acme.test", "correct horse 42")
+    client.force_login(staff)
+    pages = [
+        reverse("admin:integrations_chatwebhook_changelist"),
+        reverse("admin:integrations_chatwebhook_change", args=[hook.pk]),
+        reverse("admin:integrations_notificationlog_changelist"),
+        reverse("admin:integrations_findingscan_changelist"),
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "very-secret-token" not in response.content.decode(), url
+    assert "Slack" in client.get(pages[0]).content.decode()
+    # No admin of any model lists, shows or searches an encrypted field.
+    request = client.get(pages[0]).wsgi_request
+    for model in apps.get_models():
+        secrets = {f.name for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)}
+        if not secrets or model not in admin.site._registry:
+            continue
+        model_admin = admin.site._registry[model]
+        shown = set(model_admin.get_fields(request)) | set(model_admin.get_list_display(request))
+        shown |= set(model_admin.get_search_fields(request))
+        assert not secrets & shown, (model, secrets & shown)

@@ -1,7 +1,8 @@
 """Django admin for integrations (for operators; admins use Settings → Integrations).
 
-Secrets (request headers, connection URLs, webhook secrets) are never shown or edited here,
-and runs, deliveries and finding fingerprints are read-only records.
+Secrets (request headers, connection URLs, webhook secrets, chat webhook URLs) are never shown
+or edited here, and runs, deliveries, finding fingerprints and scans, and notifications are
+read-only records.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from django.http import HttpRequest
 
 from milepost.integrations.models import (
     AllowedHost,
+    ChatWebhook,
     DatabaseConnection,
     DataSource,
     DataSourceRun,
     FindingFingerprint,
+    FindingScan,
+    NotificationLog,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -100,3 +104,39 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 class FindingFingerprintAdmin(ReadOnlyAdmin):
     list_display = ("code", "fingerprint", "organization", "first_seen_at")
     list_filter = ("code", "organization")
+
+
+@admin.register(FindingScan)
+class FindingScanAdmin(ReadOnlyAdmin):
+    list_display = ("organization", "scanned_at")
+    list_select_related = ("organization",)
+
+
+@admin.register(NotificationLog)
+class NotificationLogAdmin(ReadOnlyAdmin):
+    list_display = (
+        "kind",
+        "period_key",
+        "organization",
+        "user",
+        "channel",
+        "state",
+        "attempts",
+        "items",
+        "created_at",
+        "sent_at",
+    )
+    list_filter = ("kind", "state", "channel", "organization")
+    search_fields = ("period_key", "user__email", "subject")
+    list_select_related = ("organization", "user")
+    date_hierarchy = "created_at"
+
+
+@admin.register(ChatWebhook)
+class ChatWebhookAdmin(ReadOnlyAdmin):
+    # The URL is a secret (whoever has it can post to the channel): only the service shows.
+    list_display = ("user", "organization", "service", "updated_at")
+    list_filter = ("service", "organization")
+    search_fields = ("user__email",)
+    list_select_related = ("organization", "user")
+    exclude = ("url",)
