@@ -1,6 +1,7 @@
 """Expanding a node of the alignment tree reads one level (`reports.subtree`) and shows what
 the whole tree (`reports.queries.alignment_tree`) has there: same children, order, labels,
-numbers, parent counts and expanders, for a member who may not see every objective."""
+numbers, parent counts and expanders, for a member who may not see every objective; a private
+objective is a locked node without its title, on the page and in every expanded partial."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from milepost.okrs.models import Alignment, Cycle, Objective
-from milepost.organizations.access import Actor
+from milepost.organizations.access import Actor, actor_for
 from milepost.organizations.models import Organization
 from milepost.reports.queries import TreeNode, alignment_tree
 from milepost.reports.subtree import alignment_children
@@ -105,3 +106,55 @@ def test_expanding_a_node_takes_the_same_queries_whatever_the_tree(
         _align(factories.make_objective(cycle, f"z-{n}"), parent_objective=parent)
     assert count() == small <= 10
     assert client.get(f"/alignment/{cycle.pk}/children/0.77/").status_code == 404
+
+
+def test_a_private_objective_is_a_locked_node_without_its_title(
+    org: Organization, member: Actor
+) -> None:
+    cycle = factories.make_cycle(org, "q")
+    stranger = factories.make_member(org, email="stranger@acme.test")
+    company = factories.make_objective(cycle, "a-company", title="Company grows")
+    sales = factories.make_objective(cycle, "b-sales", title="Sales win deals")
+    nightingale = factories.make_objective(
+        cycle,
+        "c-nightingale",
+        title="Project Nightingale acquisition",
+        visibility="private",
+        owner_user=stranger,
+    )
+    secret_kr = factories.make_key_result(nightingale, "k", title="Sign the Nightingale term sheet")
+    bluebird = factories.make_objective(
+        cycle,
+        "d-bluebird",
+        title="Operation Bluebird layoffs",
+        visibility="private",
+        owner_user=stranger,
+    )
+    below = factories.make_objective(cycle, "e-below", title="Integrate the new team")
+    _align(sales, parent_objective=company)
+    _align(nightingale, parent_objective=company)  # depth 1: drawn with the page
+    _align(bluebird, parent_objective=sales)  # depth 2: read when Sales is expanded
+    _align(below, parent_key_result=secret_kr)  # under the locked node's key result
+    secrets = (
+        "Project Nightingale acquisition",
+        "Sign the Nightingale term sheet",
+        "Operation Bluebird layoffs",
+    )
+    client = client_for(member)
+
+    page = client.get(f"/alignment/?cycle={cycle.pk}").content.decode()
+    assert "Company grows" in page
+    assert "Sales win deals" in page
+    assert page.count("Private objective") == 1  # Nightingale, as a locked node
+    # Expand every node drawn so far (roots and their children), as the page's htmx would.
+    partials = [client.get(f"/alignment/{cycle.pk}/children/0.{n}/") for n in range(2)]
+    assert [p.status_code for p in partials] == [200, 200]
+    expanded = "".join(p.content.decode() for p in partials)
+    assert expanded.count("Private objective") == 1  # Bluebird, under Sales
+    assert "Integrate the new team" in expanded  # a visible child of the locked node
+    for html in (page, expanded):
+        for title in secrets:
+            assert title not in html
+    # The owner sees the titles: the test would notice them if they were drawn.
+    owner_page = client_for(actor_for(stranger, org)).get(f"/alignment/?cycle={cycle.pk}")
+    assert "Project Nightingale acquisition" in owner_page.content.decode()
