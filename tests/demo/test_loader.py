@@ -84,8 +84,14 @@ def active_krs(org: Organization) -> list[KeyResult]:
 def test_ensure_demo_loads_into_an_empty_database_once() -> None:
     lines: list[str] = []
     started = time.perf_counter()
+    cpu_started = time.process_time()
     assert ensure_demo(lines.append) is True
-    print(f"\nensure_demo loaded the demo in {time.perf_counter() - started:.2f} s")
+    cpu = time.process_time() - cpu_started
+    wall = time.perf_counter() - started
+    print(f"\nensure_demo loaded the demo in {wall:.2f} s ({cpu:.2f} s CPU)")
+    # The "the demo loads in under 10 s", in this process's CPU time, so a busy machine
+    # does not make it flaky (on PostgreSQL the server's own work is not counted).
+    assert cpu < 10, f"the demo took {cpu:.2f} s of CPU to load"
     assert Organization.objects.get().slug == DEMO_SLUG
     assert lines[-1].startswith("done in")
 
