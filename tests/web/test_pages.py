@@ -88,7 +88,7 @@ PINNED_WARM: dict[str, int] = {
     "objectives": 5,
     "objectives-archived": 5,
     "objective": 10,
-    "key-result": 10,
+    "key-result": 9,
     "roadmap": 5,
     "roadmap-team-week": 5,
     "roadmap-quarter": 5,

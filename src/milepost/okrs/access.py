@@ -107,10 +107,12 @@ def access_key_result(
     write: bool = False,
     checkin: bool = False,
     include_archived: bool = False,
+    also_select: tuple[str, ...] = (),
 ) -> KeyResult:
-    """A visible key result; ``write``: the actor may change it; ``checkin``: may check in."""
+    """A visible key result; ``write``: the actor may change it; ``checkin``: may check in.
+    ``also_select`` names more relations to load in the same query (a page that shows them)."""
     qs = KeyResult.objects.visible_to(actor).select_related(
-        "objective__cycle", "objective__owner_team", "owner"
+        "objective__cycle", "objective__owner_team", "owner", *also_select
     )
     if not include_archived:
         qs = qs.filter(

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 
 from milepost.engine.model import CycleState, KeyResultKind, ObjectiveState
 from milepost.errors import PermissionDenied
@@ -232,6 +233,8 @@ class Lineage:
 
     origins: list[Generation] = field(default_factory=list)
     copies: list[Generation] = field(default_factory=list)
+    # The key result's own retrospective (read with the others; not part of the chain).
+    own_retrospective: Retrospective | None = None
 
     def __bool__(self) -> bool:
         return bool(self.origins or self.copies)
@@ -239,37 +242,47 @@ class Lineage:
 
 def key_result_lineage(actor: Actor, key_result: KeyResult) -> Lineage:
     """The chain of carry-overs through ``key_result``: the key results it continues and those
-    that continue it (in any later cycle), as far as the actor may see them. One query per
-    generation, and one for the retrospectives."""
+    that continue it (in any later cycle), as far as the actor may see them, with the
+    retrospectives of all of them and of ``key_result`` itself. One query for the nearest
+    generation on both sides, one per further generation, and one for the retrospectives."""
     visible = (
         KeyResult.objects.visible_to(actor)
         .filter(archived_at__isnull=True)
         .select_related("objective__cycle", "owner")
     )
+    # The nearest generation on both sides comes in one query (the common case: a key result
+    # carried once, or not at all); further generations take one query each.
+    near = Q(carried_from=key_result.pk)
+    if key_result.carried_from_id is not None:
+        near |= Q(pk=key_result.carried_from_id)
+    first = list(visible.filter(near).order_by("pk"))
     origins: list[KeyResult] = []
     seen = {key_result.pk}
     next_id = key_result.carried_from_id
     while next_id is not None and next_id not in seen and len(origins) < _MAX_GENERATIONS:
         seen.add(next_id)
-        row = visible.filter(pk=next_id).first()
+        if not origins:
+            row = next((r for r in first if r.pk == next_id), None)
+        else:
+            row = visible.filter(pk=next_id).first()
         if row is None:
             break
         origins.append(row)
         next_id = row.carried_from_id
     copies: list[KeyResult] = []
-    frontier = [key_result.pk]
+    level = [r for r in first if r.carried_from_id == key_result.pk]
     for _ in range(_MAX_GENERATIONS):
-        level = list(visible.filter(carried_from__in=frontier).order_by("pk"))
         level = [r for r in level if r.pk not in seen]
         if not level:
             break
         seen.update(r.pk for r in level)
         copies.extend(level)
-        frontier = [r.pk for r in level]
-    ids = [r.pk for r in origins + copies]
+        level = list(visible.filter(carried_from__in=[r.pk for r in level]).order_by("pk"))
+    ids = [key_result.pk, *(r.pk for r in origins + copies)]
     retros = {r.key_result_id: r for r in Retrospective.objects.filter(key_result_id__in=ids)}
     origins.reverse()
     return Lineage(
         origins=[Generation(r, retros.get(r.pk)) for r in origins],
         copies=[Generation(r, retros.get(r.pk)) for r in copies],
+        own_retrospective=retros.get(key_result.pk),
     )

@@ -198,37 +198,39 @@ def build_baseline(cycle: Cycle) -> dict[str, Any]:
             "start_date": cycle.start_date.isoformat(),
             "end_date": cycle.end_date.isoformat(),
         },
-        "objectives": [
-            {
-                "id": o.pk,
-                "key": o.key,
-                "title": o.title,
-                "state": o.state,
-                "weight": _plain(o.weight),
-                "owner_team_id": o.owner_team_id,
-                "owner_team": o.owner_team.key if o.owner_team is not None else None,
-                "owner_user_id": o.owner_user_id,
-                "owner_user": o.owner_user.email if o.owner_user is not None else None,
-                "key_results": [
-                    {
-                        "id": kr.pk,
-                        "key": kr.key,
-                        "title": kr.title,
-                        "kind": kr.kind,
-                        "unit": kr.unit,
-                        "start_value": _plain(kr.start_value),
-                        "target_value": _plain(kr.target_value),
-                        "weight": _plain(kr.weight),
-                        "due_date": (kr.due_date or cycle.end_date).isoformat(),
-                        "due_date_explicit": kr.due_date is not None,
-                        "owner_id": kr.owner_id,
-                        "owner": kr.owner.email if kr.owner is not None else None,
-                    }
-                    for kr in key_results.get(o.pk, [])
-                ],
-            }
-            for o in objectives
-        ],
+        "objectives": [_objective_row(o, key_results.get(o.pk, []), cycle) for o in objectives],
+    }
+
+
+def _objective_row(o: Objective, key_results: list[KeyResult], cycle: Cycle) -> dict[str, Any]:
+    return {
+        "id": o.pk,
+        "key": o.key,
+        "title": o.title,
+        "state": o.state,
+        "weight": _plain(o.weight),
+        "owner_team_id": o.owner_team_id,
+        "owner_team": o.owner_team.key if o.owner_team is not None else None,
+        "owner_user_id": o.owner_user_id,
+        "owner_user": o.owner_user.email if o.owner_user is not None else None,
+        "key_results": [_key_result_row(kr, cycle) for kr in key_results],
+    }
+
+
+def _key_result_row(kr: KeyResult, cycle: Cycle) -> dict[str, Any]:
+    return {
+        "id": kr.pk,
+        "key": kr.key,
+        "title": kr.title,
+        "kind": kr.kind,
+        "unit": kr.unit,
+        "start_value": _plain(kr.start_value),
+        "target_value": _plain(kr.target_value),
+        "weight": _plain(kr.weight),
+        "due_date": (kr.due_date or cycle.end_date).isoformat(),
+        "due_date_explicit": kr.due_date is not None,
+        "owner_id": kr.owner_id,
+        "owner": kr.owner.email if kr.owner is not None else None,
     }
 
 
@@ -311,25 +313,69 @@ def baseline_changes(cycle: Cycle) -> list[BaselineChange]:
         key=lambda pk: (now_objectives.get(pk) or was_objectives[pk])["key"],
     )
     for pk in order:
-        was, cur = was_objectives.get(pk), now_objectives.get(pk)
-        objective_key = (cur or was or {})["key"]
-        changes += _diff_rows("objective", objective_key, was, cur, _OBJECTIVE_FIELDS)
-        was_krs = {k["id"]: k for k in (was or {}).get("key_results", [])}
-        now_krs = {k["id"]: k for k in (cur or {}).get("key_results", [])}
-        if was is None or cur is None:
-            continue  # the objective's own line says it all
-        for kr_pk in sorted(
-            set(was_krs) | set(now_krs), key=lambda k: (now_krs.get(k) or was_krs[k])["key"]
-        ):
-            row = now_krs.get(kr_pk) or was_krs[kr_pk]
-            changes += _diff_rows(
-                "key_result",
-                f"{objective_key}/{row['key']}",
-                was_krs.get(kr_pk),
-                now_krs.get(kr_pk),
-                _KR_FIELDS,
-            )
+        changes += _objective_changes(was_objectives.get(pk), now_objectives.get(pk))
     return changes
+
+
+def _objective_changes(
+    was: dict[str, Any] | None, cur: dict[str, Any] | None
+) -> list[BaselineChange]:
+    """One objective's lines of `baseline_changes`: its own, then its key results'."""
+    objective_key = (cur or was or {})["key"]
+    changes = _diff_rows("objective", objective_key, was, cur, _OBJECTIVE_FIELDS)
+    if was is None or cur is None:
+        return changes  # the objective's own line says it all
+    was_krs = {k["id"]: k for k in was.get("key_results", [])}
+    now_krs = {k["id"]: k for k in cur.get("key_results", [])}
+    for kr_pk in sorted(
+        set(was_krs) | set(now_krs), key=lambda k: (now_krs.get(k) or was_krs[k])["key"]
+    ):
+        row = now_krs.get(kr_pk) or was_krs[kr_pk]
+        changes += _diff_rows(
+            "key_result",
+            f"{objective_key}/{row['key']}",
+            was_krs.get(kr_pk),
+            now_krs.get(kr_pk),
+            _KR_FIELDS,
+        )
+    return changes
+
+
+def objective_baseline_changes(
+    objective: Objective, key_results: list[KeyResult]
+) -> list[BaselineChange]:
+    """What `baseline_changes` lists for this objective and its key results, from the loaded
+    objective (with cycle and owners) and its live key results (with owners): no query."""
+    cycle = objective.cycle
+    if not cycle.baseline:
+        return []
+    was = next((o for o in cycle.baseline.get("objectives", []) if o["id"] == objective.pk), None)
+    cur = (
+        None if objective.archived_at is not None else _objective_row(objective, key_results, cycle)
+    )
+    if was is None and cur is None:
+        return []
+    return _objective_changes(was, cur)
+
+
+def key_result_baseline_changes(kr: KeyResult) -> list[BaselineChange]:
+    """What `baseline_changes` lists for this one key result, from the key result alone (no
+    query once its objective, cycle and owner are loaded)."""
+    objective = kr.objective
+    cycle = objective.cycle
+    if not cycle.baseline or objective.archived_at is not None:
+        return []
+    was_objective = next(
+        (o for o in cycle.baseline.get("objectives", []) if o["id"] == objective.pk), None
+    )
+    if was_objective is None:
+        return []  # the objective is new since the baseline: its own line says it all
+    was = next((k for k in was_objective.get("key_results", []) if k["id"] == kr.pk), None)
+    now = None if kr.archived_at is not None else _key_result_row(kr, cycle)
+    row = now or was
+    if row is None:
+        return []
+    return _diff_rows("key_result", f"{objective.key}/{row['key']}", was, now, _KR_FIELDS)
 
 
 # --- transitions --------------------------------------------------------------------------------

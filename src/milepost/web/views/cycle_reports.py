@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from milepost.engine.model import CycleState
 from milepost.okrs.access import access_cycle, can_edit_key_result, can_edit_objective
 from milepost.okrs.carry_over import key_result_lineage
-from milepost.okrs.cycles import baseline_changes
+from milepost.okrs.cycles import key_result_baseline_changes, objective_baseline_changes
 from milepost.okrs.engine_io import organization_today
 from milepost.okrs.models import Cycle, KeyResult, Objective, Retrospective
 from milepost.okrs.querysets import objective_visibility_q
@@ -117,15 +117,13 @@ def lessons(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 def key_result_extras(actor: Actor, kr: KeyResult) -> dict[str, Any]:
     """For the key-result page: its lineage, its retrospective, its changes from the cycle's
-    baseline, and the as-of picker's state. Three to five queries."""
+    baseline, and the as-of picker's state. One to three queries (see `key_result_lineage`)."""
     cycle = kr.objective.cycle
-    changes = [
-        c for c in baseline_changes(cycle) if c.kind == "key_result" and c.object_id == kr.pk
-    ]
+    lineage = key_result_lineage(actor, kr)
     return {
-        "lineage": key_result_lineage(actor, kr),
-        "kr_retrospective": Retrospective.objects.filter(key_result=kr).first(),
-        "kr_baseline_changes": changes,
+        "lineage": lineage,
+        "kr_retrospective": lineage.own_retrospective,
+        "kr_baseline_changes": key_result_baseline_changes(kr),
         "cycle_state": cycle.state,
         "can_retrospect": cycle.state != CycleState.PLANNING and can_edit_key_result(actor, kr),
     }
@@ -134,10 +132,12 @@ def key_result_extras(actor: Actor, kr: KeyResult) -> dict[str, Any]:
 _RETRO_FIELDS = ("id", "skipped", "score", "grade", "went_well", "went_badly", "change_next")
 
 
-def objective_extras(actor: Actor, objective: Objective) -> dict[str, Any]:
+def objective_extras(
+    actor: Actor, objective: Objective, key_results: list[KeyResult]
+) -> dict[str, Any]:
     """For the objective page: its reflection, what it continues and what continues it, and
-    its key results' changes from the baseline. One query (two with an origin; two more when
-    the cycle has a baseline)."""
+    its (and its live ``key_results``') changes from the baseline. One query (two with an
+    origin)."""
     cycle = objective.cycle
     # The objective's reflection rides along with the objectives that continue it.
     rows = list(
@@ -168,11 +168,7 @@ def objective_extras(actor: Actor, objective: Objective) -> dict[str, Any]:
         "objective_retrospective": retrospective,
         "objective_origin": origin,
         "objective_continued": [row for row in rows if row.pk != objective.pk],
-        "objective_baseline_changes": [
-            c
-            for c in baseline_changes(cycle)
-            if c.key == objective.key or c.key.startswith(f"{objective.key}/")
-        ],
+        "objective_baseline_changes": objective_baseline_changes(objective, key_results),
         "cycle_state": cycle.state,
         "can_reflect": cycle.state != CycleState.PLANNING and can_edit_objective(actor, objective),
     }

@@ -31,6 +31,7 @@ from milepost.web.forms_base import add_domain_error
 from milepost.web.forms_okrs import CheckInForm, KeyResultForm
 from milepost.web.htmx import is_htmx, render_page
 from milepost.web.readmodels import KeyResultView, all_checkins_newest_first, key_result_view
+from milepost.web.templatetags.milepost_integrations import DATA_SOURCE_RELATIONS
 from milepost.web.views import cycle_reports
 from milepost.web.views.common import changed_fields, confirm_then, history
 from milepost.web.views.objectives import _version
@@ -64,7 +65,7 @@ def _page_context(actor: Actor, kr: KeyResult, view: KeyResultView) -> dict[str,
 
 @member_view
 def key_result_detail(request: HttpRequest, actor: Actor, key_result_id: int) -> HttpResponse:
-    kr = access_key_result(actor, key_result_id)
+    kr = access_key_result(actor, key_result_id, also_select=DATA_SOURCE_RELATIONS)
     if (day := cycle_reports.as_of_day(request, actor)) is not None:
         return cycle_reports.key_result_as_of_page(request, actor, kr, day)
     view = key_result_view(actor, kr)

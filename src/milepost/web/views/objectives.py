@@ -79,7 +79,7 @@ def objective_detail(request: HttpRequest, actor: Actor, objective_id: int) -> H
         "view": view,
         "objective": objective,
         "events": [{"event": e, "changes": changed_fields(e)} for e in events],
-        **cycle_reports.objective_extras(actor, objective),
+        **cycle_reports.objective_extras(actor, objective, [kr.row for kr in view.key_results]),
         **cycle_reports.as_of_picker(request, actor),
     }
     return render_page(request, "web/objective_detail.html", context, nav="objectives")
