@@ -16,7 +16,7 @@ from django.utils.csp import CSP
 
 SRC_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = SRC_DIR.parent.parent
-VAR_DIR = Path(os.environ.get("MILEPOST_VAR_DIR", PROJECT_DIR / "var"))
+VAR_DIR = Path(os.environ.get("MILEPOST_VAR_DIR") or PROJECT_DIR / "var")  # empty: the default
 
 
 def env_bool(name: str, default: bool) -> bool:
