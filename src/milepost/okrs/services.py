@@ -24,7 +24,7 @@ Rules worth knowing:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +115,7 @@ __all__ = [
     "restore_objective",
     "skip_objective_retrospective",
     "unalign_objective",
+    "update_alignment",
     "update_cycle",
     "update_key_result",
     "update_objective",
@@ -122,6 +123,7 @@ __all__ = [
 
 ARCHIVE_FIELDS = ("archived_at", "version", "updated_at")
 CYCLE_FIELDS = ("key", "name", "start_date", "end_date", "parent")
+ALIGNMENT_FIELDS = ("weight",)
 OBJECTIVE_FIELDS = (
     "key",
     "title",
@@ -591,6 +593,50 @@ def align_objective(
         create_audited(actor=actor, instance=alignment)
     recompute_objectives_and_ancestors(actor.organization, objective_ids={parent_id})
     return alignment
+
+
+@transaction.atomic
+def update_alignment(
+    *,
+    actor: Actor,
+    alignment: Alignment,
+    changes: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> Alignment:
+    """Change an alignment link's weight (whoever may change the child objective, while its
+    cycle is open). The parent's progress, and its ancestors', are recomputed with the new
+    weight in the same transaction. Only ``weight`` can change: a link to another parent is
+    a new link."""
+    require_in_org(actor, alignment, "Alignment")
+    child = lock_objective_id(actor, alignment.child_id)
+    require_open_cycle(child.cycle)
+    locked = (
+        Alignment.objects.select_for_update(of=("self",))
+        .select_related("parent_key_result")
+        .filter(pk=alignment.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("Alignment not found.")
+    cleaned = dict(changes)
+    if "weight" in changes:
+        errors = FieldErrors()
+        cleaned["weight"] = clean_decimal(errors, "weight", changes["weight"])
+        errors.raise_if_any()
+    with named_fields(Alignment):
+        updated = apply_update(
+            actor=actor,
+            instance=locked,
+            changes=cleaned,
+            allowed=ALIGNMENT_FIELDS,
+            expected_version=expected_version,
+            action="alignment.update",
+        )
+    parent_kr = updated.parent_key_result
+    parent_id = parent_kr.objective_id if parent_kr is not None else updated.parent_objective_id
+    if parent_id is not None:
+        recompute_objectives_and_ancestors(actor.organization, objective_ids={parent_id})
+    return updated
 
 
 @transaction.atomic

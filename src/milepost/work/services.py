@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from milepost.accounts.models import User
 
 TASK_FIELDS = ("key", "title", "assignee", "status", "estimate_hours", "due_date")
+TIME_ENTRY_FIELDS = ("task", "date", "hours", "cost", "note")
 MAX_HOURS_PER_DAY = Decimal(24)
 
 _NOT_YOURS = "of initiatives that you own or that belong to your teams."
@@ -262,6 +263,86 @@ def _lock_entry(actor: Actor, entry: TimeEntry) -> TimeEntry:
         "Only the person who logged the time, or an admin, may change it.",
     )
     return locked
+
+
+def _clean_entry(actor: Actor, values: dict[str, Any], current: TimeEntry) -> dict[str, Any]:
+    """Validate the given time-entry fields against the rules of `log_time`; return them
+    normalised (a new task brings its initiative along)."""
+    errors = FieldErrors()
+    cleaned = dict(values)
+    if "task" in values:
+        task = values["task"]
+        if task is None or getattr(task, "organization_id", None) != actor.organization_id:
+            errors.add("task", "task not found")
+        elif task.pk != current.task_id:
+            initiative = Initiative.objects.get(pk=task.initiative_id)
+            if task.archived_at is not None or initiative.archived_at is not None:
+                errors.add("task", "task not found")
+            elif initiative.status == InitiativeStatus.CANCELLED:
+                errors.add(
+                    "task", f"its initiative {initiative.key!r} is cancelled; time cannot be logged"
+                )
+            else:
+                cleaned["initiative"] = initiative
+    if "date" in values:
+        cleaned["date"] = on = clean_date(errors, "date", values["date"], required=True)
+        today = organization_today(actor.organization)
+        if on is not None and on > today:
+            errors.add("date", f"cannot be in the future (today is {today.isoformat()})")
+    if "hours" in values:
+        cleaned["hours"] = clean_decimal(
+            errors,
+            "hours",
+            values["hours"],
+            above_minimum=True,
+            maximum=MAX_HOURS_PER_DAY,
+            required=True,
+        )
+    if "cost" in values:
+        cleaned["cost"] = clean_decimal(errors, "cost", values["cost"], required=True)
+    if "note" in values:
+        cleaned["note"] = str(values["note"] or "").strip()
+    on = cleaned.get("date", current.date)
+    amount = cleaned.get("hours", current.hours)
+    counted = ("date" in values or "hours" in values) and current.archived_at is None
+    valid = "date" not in errors and "hours" not in errors
+    if counted and on is not None and amount is not None and valid:
+        others = _day_total(actor.organization_id, current.user_id, on)
+        if on == current.date:
+            others -= current.hours  # the entry's own hours are being replaced
+        if others + amount > MAX_HOURS_PER_DAY:
+            errors.add(
+                "hours",
+                f"{current.user} already has {others} h on {on.isoformat()} in other entries; "
+                f"a day holds at most {MAX_HOURS_PER_DAY} h",
+            )
+    errors.raise_if_any()
+    return cleaned
+
+
+@transaction.atomic
+def update_time_entry(
+    *,
+    actor: Actor,
+    entry: TimeEntry,
+    changes: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> TimeEntry:
+    """Correct a time entry's task, date, hours, cost or note (the person or an admin), under
+    the rules of `log_time`: not in the future, more than 0 and at most 24 hours, a day's
+    total at most 24 hours, not onto a task of a cancelled initiative. Whose time it is does
+    not change. Bad input raises `InvalidInput` naming each field and changes nothing."""
+    locked = _lock_entry(actor, entry)
+    reject_unknown(changes, TIME_ENTRY_FIELDS)
+    check_version(locked, expected_version)
+    cleaned = _clean_entry(actor, dict(changes), locked)
+    return apply_update(
+        actor=actor,
+        instance=locked,
+        changes=cleaned,
+        allowed=(*TIME_ENTRY_FIELDS, "initiative"),
+        expected_version=expected_version,
+    )
 
 
 @transaction.atomic
