@@ -152,6 +152,9 @@ OPS: dict[str, Op] = {
         MEMBER_OWN,
     ),
     "get_alignment": Op(lambda i, t: Call(path={"alignment_id": i["alignment"]})),
+    "update_alignment": Op(
+        lambda i, t: Call(path={"alignment_id": i["alignment"]}, body={"weight": 2}), MEMBER_OWN
+    ),
     "unalign_objective": Op(lambda i, t: Call(path={"alignment_id": i["alignment"]}), MEMBER_OWN),
     # key results and check-ins
     "list_key_results": Op(lambda i, t: Call(query={"objective": i["objective"]})),
@@ -289,6 +292,11 @@ OPS: dict[str, Op] = {
         lambda i, t: Call(body={"task": i["task"], "date": _d(t), "hours": 1}), ANY_MEMBER
     ),
     "get_time_entry": Op(lambda i, t: Call(path={"entry_id": i["time_entry"]})),
+    # Correcting time is for the person who logged it (the member) and admins.
+    "update_time_entry": Op(
+        lambda i, t: Call(path={"entry_id": i["time_entry"]}, body={"hours": 2, "note": "fix"}),
+        MEMBER_OWN,
+    ),
     "archive_time_entry": Op(lambda i, t: Call(path={"entry_id": i["time_entry"]}), MEMBER_OWN),
     "restore_time_entry": Op(
         lambda i, t: Call(path={"entry_id": i["time_entry_archived"]}), MEMBER_OWN

@@ -38,6 +38,7 @@ from milepost.okrs.querysets import KeyResultQuerySet, ObjectiveQuerySet, object
 from milepost.okrs.schemas import (
     AlignmentIn,
     AlignmentOut,
+    AlignmentPatch,
     AlignmentQuery,
     CheckInIn,
     CheckInOut,
@@ -296,6 +297,28 @@ def get_alignment(
 ) -> Any:
     actor = org_actor(request, slug)
     return _etagged(response, access_alignment(actor, alignment_id))
+
+
+@router.patch(
+    f"{ORG}/alignments/{{alignment_id}}",
+    response=responses({200: AlignmentOut}),
+    tags=["alignment"],
+)
+def update_alignment(
+    request: HttpRequest,
+    slug: Slug,
+    alignment_id: PathId,
+    payload: AlignmentPatch,
+    response: HttpResponse,
+) -> Any:
+    """Change an alignment link's weight (whoever may change the child objective)."""
+    actor = org_actor(request, slug)
+    alignment = access_alignment(actor, alignment_id, write=True)
+    version = required_version(request)
+    alignment = services.update_alignment(
+        actor=actor, alignment=alignment, changes=changes_of(payload), expected_version=version
+    )
+    return _etagged(response, alignment)
 
 
 @router.delete(

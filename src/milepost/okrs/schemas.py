@@ -188,6 +188,12 @@ class AlignmentIn(InputSchema):
     weight: Weight = Decimal(1)
 
 
+class AlignmentPatch(InputSchema):
+    """Only the weight changes; a link to another parent is a new link."""
+
+    weight: Weight = optional()
+
+
 class AlignmentQuery(PageQuery):
     child: Id | None = None
     parent_objective: Id | None = None

@@ -26,6 +26,7 @@ from milepost.work.schemas import (
     TaskQuery,
     TimeEntryIn,
     TimeEntryOut,
+    TimeEntryPatch,
     TimeEntryQuery,
 )
 
@@ -178,6 +179,29 @@ def get_time_entry(
 ) -> Any:
     actor = org_actor(request, slug)
     return _etagged(response, access_time_entry(actor, entry_id))
+
+
+@router.patch(
+    f"{ORG}/time-entries/{{entry_id}}",
+    response=responses({200: TimeEntryOut}),
+    tags=["time entries"],
+)
+def update_time_entry(
+    request: HttpRequest,
+    slug: Slug,
+    entry_id: PathId,
+    payload: TimeEntryPatch,
+    response: HttpResponse,
+) -> Any:
+    """Correct a time entry's task, date, hours, note or cost (the person or an admin)."""
+    actor = org_actor(request, slug)
+    entry = access_time_entry(actor, entry_id, write=True)
+    version = required_version(request)
+    refs = {"task": reference(access_task, actor, payload.task, "task")}
+    entry = services.update_time_entry(
+        actor=actor, entry=entry, changes=changes_of(payload, refs=refs), expected_version=version
+    )
+    return _etagged(response, entry)
 
 
 @router.delete(

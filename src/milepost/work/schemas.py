@@ -98,6 +98,16 @@ class TimeEntryIn(InputSchema):
     cost: Money | None = None
 
 
+class TimeEntryPatch(InputSchema):
+    """Correct a logged entry; whose time it is does not change."""
+
+    task: Id = optional()
+    date: PlanDate = optional()
+    hours: EntryHours = optional()
+    note: text(300) = optional()  # type: ignore[valid-type]
+    cost: Money = optional()
+
+
 class TimeEntryQuery(PageQuery):
     task: Id | None = None
     initiative: Id | None = None
