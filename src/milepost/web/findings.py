@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.urls import reverse
-
 from milepost.engine.results import Finding
 from milepost.organizations.access import Actor
 from milepost.reports.queries import finding_hidden, hidden_objective_keys
 from milepost.web.format import SEVERITY_ORDER
+from milepost.web.links import id_link
 from milepost.web.snapshot import Snapshot
 
 
@@ -71,19 +70,22 @@ class FindingLinker:
         for c in plan.cycles:
             self.titles[f"cycle:{c.key}"] = c.name
         self.milestone_initiative = {m.key: m.initiative_key for m in plan.milestones}
+        self.initiative_link = id_link("web:initiative-detail")
+        self.key_result_link = id_link("web:key-result-detail")
+        self.objective_link = id_link("web:objective-detail")
 
     def url(self, kind: str, key: str) -> str:
         snap = self.snap
         if kind == "initiative" and key in snap.initiative_ids:
-            return reverse("web:initiative-detail", args=[snap.initiative_ids[key]])
+            return self.initiative_link(snap.initiative_ids[key])
         if kind == "milestone":
             owner = self.milestone_initiative.get(key)
             if owner is not None and owner in snap.initiative_ids:
-                return reverse("web:initiative-detail", args=[snap.initiative_ids[owner]])
+                return self.initiative_link(snap.initiative_ids[owner])
         if kind == "kr" and key in snap.key_result_ids:
-            return reverse("web:key-result-detail", args=[snap.key_result_ids[key]])
+            return self.key_result_link(snap.key_result_ids[key])
         if kind == "objective" and key in snap.objective_ids:
-            return reverse("web:objective-detail", args=[snap.objective_ids[key]])
+            return self.objective_link(snap.objective_ids[key])
         return ""
 
     def view(self, finding: Finding) -> FindingView:

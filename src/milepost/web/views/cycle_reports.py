@@ -14,7 +14,6 @@ from typing import Any
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.http import urlencode
 
 from milepost.engine.model import CycleState
@@ -40,6 +39,7 @@ from milepost.reports.timeline import ZOOMS, build_timeline, render_svg
 from milepost.web.context import member_view, resolve
 from milepost.web.forms_cycles import as_of_date
 from milepost.web.htmx import render_page
+from milepost.web.links import id_link
 
 TREE_DEPTH = 50  # an as-of tree comes whole (no lazy loading of the past)
 
@@ -271,8 +271,8 @@ def roadmap_as_of_page(
     )
     svg = render_svg(
         timeline,
-        href=lambda pk: reverse("web:initiative-detail", args=[pk]),
-        panel_href=lambda pk: reverse("web:initiative-panel", args=[pk]),
+        href=id_link("web:initiative-detail"),
+        panel_href=id_link("web:initiative-panel"),
         today_label=f"As of {day.day} {day:%b %Y}",
     )
     context = {

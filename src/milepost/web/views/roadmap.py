@@ -4,27 +4,18 @@ zoomable by week, month and quarter; a click opens the initiative in a side pane
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 
 from milepost.organizations.access import Actor
-from milepost.reports.queries import hidden_objective_keys
+from milepost.reports.queries import finding_hidden, hidden_objective_keys
 from milepost.reports.timeline import ZOOMS, build_timeline, render_svg
 from milepost.web.context import member_view, request_change_token
-from milepost.web.findings import visible_findings
 from milepost.web.htmx import render_page
+from milepost.web.links import id_link
 from milepost.web.selection import choose_cycle
 from milepost.web.snapshot import snapshot
 from milepost.web.views import cycle_reports
 
 GROUPS = ("objective", "team")
-
-
-def _initiative_url(pk: int) -> str:
-    return reverse("web:initiative-detail", args=[pk])
-
-
-def _panel_url(pk: int) -> str:
-    return reverse("web:initiative-panel", args=[pk])
 
 
 @member_view
@@ -45,7 +36,8 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
     if choice.cycle is not None:
         snap = snapshot(actor.organization, choice.cycle, token=request_change_token(request))
         hidden = hidden_objective_keys(actor)
-        findings = [f.finding for f in visible_findings(actor, snap, hidden)]
+        # The bars carry findings' codes only: no need to name and link every finding.
+        findings = [f for f in snap.roadmap.findings if not finding_hidden(f, hidden)]
         timeline = build_timeline(
             snap.plan,
             snap.roadmap.schedule,
@@ -56,7 +48,11 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
             ids=snap.initiative_ids,
             hidden_objectives=hidden,
         )
-        svg = render_svg(timeline, href=_initiative_url, panel_href=_panel_url)
+        svg = render_svg(
+            timeline,
+            href=id_link("web:initiative-detail"),
+            panel_href=id_link("web:initiative-panel"),
+        )
         critical_count = sum(1 for g in timeline.groups for b in g.bars if b.critical)
         schedule_error = snap.roadmap.schedule_error
     else:
