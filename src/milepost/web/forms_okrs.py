@@ -153,6 +153,17 @@ class AlignForm(StyledForm):
         ]
 
 
+class AlignmentWeightForm(StyledForm):
+    """Change an alignment link's weight (its parent stays: another parent is a new link)."""
+
+    weight = forms.DecimalField(
+        min_value=0,
+        label="Link weight",
+        help_text="How much this objective counts in its parent's progress, relative to the "
+        "parent's other inputs.",
+    )
+
+
 def parent_choices(actor: Actor, child: Objective | None) -> list[tuple[str, Any]]:
     """Objectives and their key results the actor can see, grouped by cycle, as select options
     (``o:<id>`` for an objective, ``k:<id>`` for a key result). Two queries."""

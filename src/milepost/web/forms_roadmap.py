@@ -139,6 +139,24 @@ class MilestoneForm(StyledForm):
     date = forms.DateField(widget=DateInput())
 
 
+class MilestoneEditForm(StyledForm):
+    name = forms.CharField(max_length=300)
+    date = forms.DateField(widget=DateInput())
+    done_on = forms.DateField(
+        widget=DateInput(), required=False, label="Done on", help_text="Empty: not done yet."
+    )
+    weight = forms.DecimalField(
+        min_value=0, help_text="Its share when a key result counts milestones."
+    )
+
+
+class DependencyEditForm(StyledForm):
+    """A dependency's type and lag (its two ends stay: other ends are a new dependency)."""
+
+    type = forms.ChoiceField(choices=DEPENDENCY_TYPES)
+    lag_days = forms.IntegerField(min_value=-3650, max_value=3650, label="Lag (days)")
+
+
 class DependencyForm(StyledForm):
     direction = forms.ChoiceField(
         choices=[

@@ -99,6 +99,7 @@ urlpatterns = [
         objectives.objective_restore,
         name="objective-restore",
     ),
+    path("alignments/<int:alignment_id>/edit/", objectives.alignment_edit, name="alignment-edit"),
     path(
         "alignments/<int:alignment_id>/remove/",
         objectives.alignment_remove,
@@ -179,6 +180,7 @@ urlpatterns = [
         work.milestone_create,
         name="milestone-create",
     ),
+    path("milestones/<int:milestone_id>/edit/", work.milestone_edit, name="milestone-edit"),
     path(
         "milestones/<int:milestone_id>/complete/",
         work.milestone_complete,
@@ -195,12 +197,14 @@ urlpatterns = [
         work.dependency_create,
         name="dependency-create",
     ),
+    path("dependencies/<int:dependency_id>/edit/", work.dependency_edit, name="dependency-edit"),
     path(
         "dependencies/<int:dependency_id>/remove/",
         work.dependency_remove,
         name="dependency-remove",
     ),
     path("initiatives/<int:initiative_id>/tasks/new/", work.task_create, name="task-create"),
+    path("tasks/<int:task_id>/edit/", work.task_edit, name="task-edit"),
     path("tasks/<int:task_id>/move/", work.task_move, name="task-move"),
     path("tasks/<int:task_id>/archive/", work.task_archive, name="task-archive"),
     path(
@@ -208,6 +212,7 @@ urlpatterns = [
         work.time_entry_create,
         name="time-entry-create",
     ),
+    path("time/<int:entry_id>/edit/", work.time_entry_edit, name="time-entry-edit"),
     path("time/<int:entry_id>/remove/", work.time_entry_archive, name="time-entry-archive"),
     # Plan health and priorities.
     path("health/", health.plan_health, name="plan-health"),

@@ -19,6 +19,7 @@ from milepost.okrs.services import (
     create_objective,
     restore_objective,
     unalign_objective,
+    update_alignment,
     update_objective,
 )
 from milepost.organizations.access import Actor
@@ -26,7 +27,13 @@ from milepost.organizations.models import Role
 from milepost.web.context import member_view
 from milepost.web.forms import changes_from
 from milepost.web.forms_base import add_domain_error
-from milepost.web.forms_okrs import AlignForm, ObjectiveCreateForm, ObjectiveForm, parent_choices
+from milepost.web.forms_okrs import (
+    AlignForm,
+    AlignmentWeightForm,
+    ObjectiveCreateForm,
+    ObjectiveForm,
+    parent_choices,
+)
 from milepost.web.htmx import render_page
 from milepost.web.readmodels import objective_view
 from milepost.web.selection import choose_cycle, default_team_id
@@ -239,6 +246,43 @@ def objective_align(request: HttpRequest, actor: Actor, objective_id: int) -> Ht
     return render_page(
         request, "web/objective_align.html", context, nav="objectives", status=status
     )
+
+
+@member_view
+def alignment_edit(request: HttpRequest, actor: Actor, alignment_id: int) -> HttpResponse:
+    """Change an alignment link's weight (whoever may change the child objective)."""
+    alignment = access_alignment(actor, alignment_id, write=True)
+    child = alignment.child
+    url = reverse("web:objective-detail", args=[child.pk])
+    form = AlignmentWeightForm(request.POST or None, initial={"weight": alignment.weight})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                update_alignment(
+                    actor=actor,
+                    alignment=alignment,
+                    changes=changes_from(form, alignment, ["weight"]),
+                    expected_version=_version(request),
+                )
+            except DomainError as exc:
+                if exc.http_status == 404 and not exc.errors:
+                    raise
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, "Alignment saved.")
+                return HttpResponseRedirect(url)
+    parent = alignment.parent_objective or alignment.parent_key_result
+    context = {
+        "form": form,
+        "objective": child,
+        "parent": parent,
+        "version": alignment.version,
+        "title": f"Edit the alignment of “{child.title}”",
+        "cancel_url": url,
+    }
+    return render_page(request, "web/alignment_edit.html", context, nav="objectives", status=status)
 
 
 @member_view

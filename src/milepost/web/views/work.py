@@ -3,6 +3,8 @@ initiative page; errors come back on a page of their own, beside the field)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -21,12 +23,17 @@ from milepost.roadmap.services import (
     create_milestone,
     remove_dependency,
     restore_milestone,
+    update_dependency,
+    update_milestone,
 )
 from milepost.web.context import member_view
+from milepost.web.forms import changes_from
 from milepost.web.forms_base import add_domain_error
 from milepost.web.forms_okrs import unique_key
 from milepost.web.forms_roadmap import (
+    DependencyEditForm,
     DependencyForm,
+    MilestoneEditForm,
     MilestoneForm,
     TaskForm,
     TaskMoveForm,
@@ -34,14 +41,16 @@ from milepost.web.forms_roadmap import (
 )
 from milepost.web.htmx import render_page
 from milepost.web.views.common import confirm_then
+from milepost.web.views.objectives import _version
 from milepost.work.access import access_task, access_time_entry
-from milepost.work.models import Task
+from milepost.work.models import Task, TimeEntry
 from milepost.work.services import (
     archive_task,
     archive_time_entry,
     create_task,
     log_time,
     update_task,
+    update_time_entry,
 )
 
 
@@ -50,14 +59,26 @@ def _detail(initiative_id: int) -> str:
 
 
 def _subform(
-    request: HttpRequest, initiative: Initiative, form: object, title: str, submit: str
+    request: HttpRequest,
+    initiative: Initiative | None,
+    form: object,
+    title: str,
+    submit: str,
+    *,
+    version: int | None = None,
+    cancel_url: str | None = None,
 ) -> HttpResponse:
+    """The form page (422 when a POST comes back to it: the form holds its errors). An edit
+    form carries the `version` it was loaded with, so a concurrent change is refused."""
+    if cancel_url is None:
+        cancel_url = _detail(initiative.pk) if initiative else reverse("web:roadmap")
     context = {
         "form": form,
         "initiative": initiative,
         "title": title,
         "submit": submit,
-        "cancel_url": _detail(initiative.pk),
+        "version": version,
+        "cancel_url": cancel_url,
     }
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -297,4 +318,174 @@ def time_entry_archive(request: HttpRequest, actor: Actor, entry_id: int) -> Htt
         done_message="Time entry removed.",
         done_url=back,
         nav="initiatives",
+    )
+
+
+# --- editing what was created above ----------------------------------------------------------
+
+MILESTONE_EDIT_FIELDS = ("name", "date", "done_on", "weight")
+TASK_EDIT_FIELDS = ["title", "assignee", "estimate_hours", "due_date", "status"]
+
+
+def _refused(form: Any, exc: DomainError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on the form; a vanished or forbidden object stays an error page."""
+    if isinstance(exc, NotFound) and not exc.errors:
+        raise exc
+    add_domain_error(form, exc, aliases)
+
+
+@member_view
+def milestone_edit(request: HttpRequest, actor: Actor, milestone_id: int) -> HttpResponse:
+    milestone = access_milestone(actor, milestone_id, write=True)
+    back = _detail(milestone.initiative_id) if milestone.initiative_id else reverse("web:roadmap")
+    initial = {name: getattr(milestone, name) for name in MILESTONE_EDIT_FIELDS}
+    form = MilestoneEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_milestone(
+                actor=actor,
+                milestone=milestone,
+                changes=changes_from(form, milestone, list(MILESTONE_EDIT_FIELDS)),
+                expected_version=_version(request),
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, f"Milestone “{form.cleaned_data['name']}” saved.")
+            return HttpResponseRedirect(back)
+    return _subform(
+        request,
+        milestone.initiative,
+        form,
+        f"Edit milestone “{milestone.name}”",
+        "Save milestone",
+        version=milestone.version,
+        cancel_url=back,
+    )
+
+
+@member_view
+def dependency_edit(request: HttpRequest, actor: Actor, dependency_id: int) -> HttpResponse:
+    dependency = access_dependency(actor, dependency_id, write=True)
+    here = request.GET.get("from") or ""
+    initiative = access_initiative(actor, int(here)) if here.isdigit() else None
+    back = _detail(initiative.pk) if initiative else reverse("web:roadmap")
+    form = DependencyEditForm(
+        request.POST or None,
+        initial={"type": dependency.type, "lag_days": dependency.lag_days},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_dependency(
+                actor=actor,
+                dependency=dependency,
+                changes=changes_from(form, dependency, ["type", "lag_days"]),
+                expected_version=_version(request),
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, "Dependency saved.")
+            return HttpResponseRedirect(back)
+    label = f"{dependency.predecessor_key} → {dependency.successor_key}"
+    return _subform(
+        request,
+        initiative,
+        form,
+        f"Edit the dependency {label}",
+        "Save dependency",
+        version=dependency.version,
+        cancel_url=back,
+    )
+
+
+@member_view
+def task_edit(request: HttpRequest, actor: Actor, task_id: int) -> HttpResponse:
+    """Change a task (its initiative's editors and its assignee)."""
+    task = access_task(actor, task_id, write=True)
+    back = _detail(task.initiative_id) + "#tasks"
+    initial = {name: getattr(task, name) for name in TASK_EDIT_FIELDS}
+    initial["assignee"] = task.assignee_id
+    form = TaskForm(request.POST or None, actor=actor, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_task(
+                actor=actor,
+                task=task,
+                changes=changes_from(form, task, TASK_EDIT_FIELDS),
+                expected_version=_version(request),
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, f"Task “{form.cleaned_data['title']}” saved.")
+            return HttpResponseRedirect(back)
+    return _subform(
+        request,
+        task.initiative,
+        form,
+        f"Edit task “{task.title}”",
+        "Save task",
+        version=task.version,
+        cancel_url=back,
+    )
+
+
+def _entry_changes(actor: Actor, form: TimeEntryForm, entry: TimeEntry) -> dict[str, Any] | None:
+    """The fields the form changes (None, with the error on the form, if its task is gone)."""
+    data = form.cleaned_data
+    changes: dict[str, Any] = {
+        name: data[name] for name in ("date", "hours", "note") if data[name] != getattr(entry, name)
+    }
+    if int(data["task"]) != entry.task_id:
+        try:
+            changes["task"] = access_task(actor, int(data["task"]))
+        except NotFound:
+            form.add_error("task", "Task not found.")
+            return None
+    return changes
+
+
+@member_view
+def time_entry_edit(request: HttpRequest, actor: Actor, entry_id: int) -> HttpResponse:
+    """Correct a time entry (the person who logged it, or an admin)."""
+    entry = access_time_entry(actor, entry_id, write=True)
+    back = _detail(entry.initiative_id) + "#time"
+    tasks = list(
+        Task.objects.filter(initiative_id=entry.initiative_id, archived_at__isnull=True)
+        .exclude(status="cancelled")
+        .order_by("pk")
+        .values_list("pk", "title")
+    )
+    if entry.task_id not in {pk for pk, _ in tasks}:
+        tasks.insert(0, (entry.task_id, entry.task.title))
+    initial = {
+        "task": str(entry.task_id),
+        "date": entry.date,
+        "hours": entry.hours,
+        "note": entry.note,
+    }
+    form = TimeEntryForm(request.POST or None, tasks=tasks, initial=initial)
+    changes = None
+    if request.method == "POST" and form.is_valid():
+        changes = _entry_changes(actor, form, entry)
+    if changes is not None:
+        try:
+            update_time_entry(
+                actor=actor, entry=entry, changes=changes, expected_version=_version(request)
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, "Time entry saved.")
+            return HttpResponseRedirect(back)
+    initiative = Initiative.objects.get(pk=entry.initiative_id)
+    return _subform(
+        request,
+        initiative,
+        form,
+        f"Edit {entry.hours} h logged on {entry.date:%-d %b}",
+        "Save time entry",
+        version=entry.version,
+        cancel_url=back,
     )
