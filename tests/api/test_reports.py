@@ -3,6 +3,7 @@ priorities, and the audit log."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +39,24 @@ def _nodes(roots: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for kr in node["key_results"]:
             stack += kr["children"]
     return found
+
+
+def test_the_tree_is_exactly_what_its_schema_writes(world: World) -> None:
+    """The tree endpoint writes its JSON without validating it on the way out (speed): it
+    must be what `TreeOut` would have written from the same nodes, for every role."""
+    from milepost.api.renderers import dumps
+    from milepost.okrs.models import Cycle
+    from milepost.organizations.access import actor_for
+    from milepost.reports.queries import alignment_tree
+    from milepost.reports.schemas import TreeOut
+
+    cycle = Cycle.objects.get(pk=world.ids["cycle"])
+    for role in ("viewer", "member", "admin"):
+        served = _get(world, role, "/tree", {"cycle": cycle.pk})
+        roots = alignment_tree(actor_for(world.users[role], world.org), cycle)
+        validated = TreeOut.model_validate({"cycle": cycle.pk, "roots": roots}).model_dump()
+        assert served == json.loads(dumps(validated)), role
+        assert _nodes(served["roots"]), role
 
 
 def test_tree_locks_private_objectives_but_counts_them(world: World) -> None:
