@@ -82,6 +82,7 @@ RULES: dict[str, str] = {
     "web:initiative-edit": "object",
     "web:initiative-status": "object",
     "web:initiative-link": "object",
+    "web:initiative-link-edit": "object",
     "web:initiative-unlink": "object",
     "web:initiative-archive": "object",
     "web:initiative-restore": "object",

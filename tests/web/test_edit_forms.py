@@ -18,7 +18,7 @@ from django.urls import reverse
 from milepost.okrs.engine_io import organization_today
 from milepost.okrs.models import Alignment
 from milepost.organizations.access import Actor
-from milepost.roadmap.models import Dependency, Milestone
+from milepost.roadmap.models import Dependency, InitiativeKeyResult, Milestone
 from milepost.work.models import Task, TimeEntry
 from tests.web.builders import Plan
 
@@ -60,6 +60,10 @@ def _dependency(plan: Plan) -> Dependency:
     return Dependency.objects.get(predecessor_initiative=plan.initiative)
 
 
+def _link(plan: Plan) -> InitiativeKeyResult:
+    return InitiativeKeyResult.objects.get(initiative=plan.initiative)
+
+
 def _alignment(plan: Plan) -> Alignment:
     return Alignment.objects.filter(child=plan.objective).order_by("pk")[0]
 
@@ -71,6 +75,7 @@ def test_the_pages_link_to_every_edit_form(plan: Plan, member_client: Client) ->
     assert reverse("web:milestone-edit", args=[_milestone(plan).pk]) in page
     assert reverse("web:dependency-edit", args=[_dependency(plan).pk]) in page
     assert reverse("web:time-entry-edit", args=[_entry(plan).pk]) in page
+    assert reverse("web:initiative-link-edit", args=[_link(plan).pk]) in page
     objective = member_client.get(reverse("web:objective-detail", args=[plan.objective.pk]))
     assert reverse("web:alignment-edit", args=[_alignment(plan).pk]) in objective.content.decode()
 
@@ -86,6 +91,7 @@ def test_a_viewer_sees_no_edit_links_and_may_not_edit(plan: Plan, viewer_client:
         ("web:dependency-edit", _dependency(plan).pk),
         ("web:time-entry-edit", _entry(plan).pk),
         ("web:alignment-edit", _alignment(plan).pk),
+        ("web:initiative-link-edit", _link(plan).pk),
     ]:
         assert viewer_client.get(reverse(name, args=[pk])).status_code == 403, name
         assert viewer_client.post(reverse(name, args=[pk]), {}).status_code == 403, name
@@ -333,3 +339,32 @@ def test_a_bad_alignment_weight_is_refused_beside_the_field(
     assert response.status_code == 422
     assert _error_beside(response.content.decode(), "weight")
     assert _row(alignment) == before
+
+
+# --- an initiative's links to key results --------------------------------------------------
+
+
+def test_edit_an_initiative_link(plan: Plan, member_client: Client) -> None:
+    link = _link(plan)
+    url = reverse("web:initiative-link-edit", args=[link.pk])
+    html = member_client.get(url).content.decode()
+    assert _value(html, "weight") == "1.000"
+    response = member_client.post(
+        url, {"weight": "3", "expected_impact": "+20 points", "version": "1"}
+    )
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert (link.weight, link.expected_impact, link.version) == (Decimal(3), "+20 points", 2)
+
+
+def test_a_negative_link_weight_is_refused_beside_the_field(
+    plan: Plan, member_client: Client
+) -> None:
+    link = _link(plan)
+    before = _row(link)
+    response = member_client.post(
+        reverse("web:initiative-link-edit", args=[link.pk]), {"weight": "-2", "version": "1"}
+    )
+    assert response.status_code == 422
+    assert _error_beside(response.content.decode(), "weight")
+    assert _row(link) == before

@@ -134,6 +134,15 @@ class LinkForm(StyledForm):
         ]
 
 
+class LinkEditForm(StyledForm):
+    """A link's weight and expected impact (its key result stays: another is a new link)."""
+
+    weight = forms.DecimalField(min_value=0, help_text="Its expected contribution.")
+    expected_impact = forms.CharField(
+        max_length=300, required=False, help_text="e.g. “+300 page views a month”"
+    )
+
+
 class MilestoneForm(StyledForm):
     name = forms.CharField(max_length=300)
     date = forms.DateField(widget=DateInput())

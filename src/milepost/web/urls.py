@@ -161,6 +161,11 @@ urlpatterns = [
         name="initiative-link",
     ),
     path(
+        "initiative-links/<int:link_id>/edit/",
+        work.initiative_link_edit,
+        name="initiative-link-edit",
+    ),
+    path(
         "initiative-links/<int:link_id>/remove/",
         initiatives.initiative_unlink,
         name="initiative-unlink",

@@ -14,7 +14,12 @@ from django.views.decorators.http import require_POST
 from milepost.errors import DomainError, InvalidInput, NotFound
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Role
-from milepost.roadmap.access import access_dependency, access_initiative, access_milestone
+from milepost.roadmap.access import (
+    access_dependency,
+    access_initiative,
+    access_initiative_link,
+    access_milestone,
+)
 from milepost.roadmap.models import Initiative, Milestone
 from milepost.roadmap.services import (
     add_dependency,
@@ -24,6 +29,7 @@ from milepost.roadmap.services import (
     remove_dependency,
     restore_milestone,
     update_dependency,
+    update_initiative_link,
     update_milestone,
 )
 from milepost.web.context import member_view
@@ -33,6 +39,7 @@ from milepost.web.forms_okrs import unique_key
 from milepost.web.forms_roadmap import (
     DependencyEditForm,
     DependencyForm,
+    LinkEditForm,
     MilestoneEditForm,
     MilestoneForm,
     TaskForm,
@@ -332,6 +339,37 @@ def _refused(form: Any, exc: DomainError, aliases: dict[str, str] | None = None)
     if isinstance(exc, NotFound) and not exc.errors:
         raise exc
     add_domain_error(form, exc, aliases)
+
+
+@member_view
+def initiative_link_edit(request: HttpRequest, actor: Actor, link_id: int) -> HttpResponse:
+    """Change how much an initiative is expected to move a key result."""
+    link = access_initiative_link(actor, link_id, write=True)
+    back = _detail(link.initiative_id)
+    initial = {"weight": link.weight, "expected_impact": link.expected_impact}
+    form = LinkEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_initiative_link(
+                actor=actor,
+                link=link,
+                changes=changes_from(form, link, ["weight", "expected_impact"]),
+                expected_version=_version(request),
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, "Link saved.")
+            return HttpResponseRedirect(back)
+    return _subform(
+        request,
+        link.initiative,
+        form,
+        f"Edit the link to “{link.key_result.title}”",
+        "Save link",
+        version=link.version,
+        cancel_url=back,
+    )
 
 
 @member_view
