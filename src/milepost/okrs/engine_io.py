@@ -54,6 +54,7 @@ from milepost.engine.results import KeyResultResult, ObjectiveResult, OkrReport
 from milepost.engine.rollup import rollup_objectives
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective
 from milepost.okrs.plan_rows import load_okrs
+from milepost.okrs.querysets import live_parent_q
 from milepost.organizations.models import Organization
 from milepost.roadmap.models import Milestone
 
@@ -142,19 +143,7 @@ def _live_edges(organization_id: int, *, into: Collection[int] | None = None) ->
             child__archived_at__isnull=True,
             child__cycle__archived_at__isnull=True,
         )
-        .filter(
-            Q(
-                parent_objective__isnull=False,
-                parent_objective__archived_at__isnull=True,
-                parent_objective__cycle__archived_at__isnull=True,
-            )
-            | Q(
-                parent_key_result__isnull=False,
-                parent_key_result__archived_at__isnull=True,
-                parent_key_result__objective__archived_at__isnull=True,
-                parent_key_result__objective__cycle__archived_at__isnull=True,
-            )
-        )
+        .filter(live_parent_q())
         .order_by("pk")
         .values_list(
             "child_id",

@@ -44,6 +44,7 @@ from milepost.engine.model import (
 )
 from milepost.engine.model import Curve as CurveKind
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective
+from milepost.okrs.querysets import live_parent_q
 from milepost.organizations.models import Organization, Team
 from milepost.roadmap.models import Milestone
 
@@ -84,19 +85,7 @@ def _live_edges_base(organization_id: int) -> Any:
         archived_at__isnull=True,
         child__archived_at__isnull=True,
         child__cycle__archived_at__isnull=True,
-    ).filter(
-        Q(
-            parent_objective__isnull=False,
-            parent_objective__archived_at__isnull=True,
-            parent_objective__cycle__archived_at__isnull=True,
-        )
-        | Q(
-            parent_key_result__isnull=False,
-            parent_key_result__archived_at__isnull=True,
-            parent_key_result__objective__archived_at__isnull=True,
-            parent_key_result__objective__cycle__archived_at__isnull=True,
-        )
-    )
+    ).filter(live_parent_q())
 
 
 def _live_objectives(organization_id: int) -> Any:

@@ -27,6 +27,21 @@ def objective_visibility_q(actor: Actor, prefix: str = "") -> Q:
     )
 
 
+def live_parent_q() -> Q:
+    """Alignment links whose parent (an objective, or a key result and its objective) is not
+    archived, nor is the parent's cycle."""
+    return Q(
+        parent_objective__isnull=False,
+        parent_objective__archived_at__isnull=True,
+        parent_objective__cycle__archived_at__isnull=True,
+    ) | Q(
+        parent_key_result__isnull=False,
+        parent_key_result__archived_at__isnull=True,
+        parent_key_result__objective__archived_at__isnull=True,
+        parent_key_result__objective__cycle__archived_at__isnull=True,
+    )
+
+
 class ObjectiveQuerySet(TenantQuerySet["Objective"]):
     def visible_to(self, actor: Actor) -> Self:
         return self.of(actor.organization_id).filter(objective_visibility_q(actor))

@@ -36,6 +36,7 @@ from milepost.engine.model import (
 )
 from milepost.okrs.engine_io import live_key_results, live_objectives
 from milepost.okrs.models import Alignment, Cycle
+from milepost.okrs.querysets import live_parent_q
 from milepost.organizations.models import Organization, Team
 from milepost.roadmap.engine_io import plan_initiatives
 from milepost.roadmap.models import InitiativeKeyResult
@@ -55,19 +56,7 @@ def _aligned_below(organization_id: int, cycle: Cycle) -> set[int]:
             child__cycle__archived_at__isnull=True,
         )
         .exclude(child__cycle=cycle)
-        .filter(
-            Q(
-                parent_objective__isnull=False,
-                parent_objective__archived_at__isnull=True,
-                parent_objective__cycle__archived_at__isnull=True,
-            )
-            | Q(
-                parent_key_result__isnull=False,
-                parent_key_result__archived_at__isnull=True,
-                parent_key_result__objective__archived_at__isnull=True,
-                parent_key_result__objective__cycle__archived_at__isnull=True,
-            )
-        )
+        .filter(live_parent_q())
         .order_by()
         .values_list(
             "child_id",
