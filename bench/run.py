@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workloads",
         default=None,
-        help="comma-separated server workloads to run (e.g. W2,W4,W5; default: all)",
+        help="comma-separated server workloads to run (W1-W6, PEER; e.g. W2,W4,W5; default: all)",
     )
     parser.add_argument(
         "--db", default=None, help="bench database name (default milepost_bench_s<scale>)"
@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("W3", lambda: workloads.w3_roadmap(base, fx, runs)),
                 ("W4", lambda: workloads.w4_tasks(base, fx, runs)),
                 ("W5", lambda: workloads.w5_investment(fx, runs)),
+                ("PEER", lambda: workloads.peer_lists(base, fx, runs)),
                 (
                     "W6",
                     lambda: workloads.w6_mixed(

@@ -427,6 +427,35 @@ def w3_roadmap(base: str, fx: Fixture, runs: int) -> list[Row]:
     return rows
 
 
+# --- The peer comparison (issue 9: Plane's lists, 10x better) --------------------------------
+
+
+def peer_lists(base: str, fx: Fixture, runs: int) -> list[Row]:
+    """The lists issue 9 holds against Plane's measured figures, one client: 200 objectives
+    with their progress, 200 initiatives with theirs (Plane: 200 cycles with progress counts
+    in 160 ms; target ≤ 20 ms p50). The 50-row task list is W4's page 1."""
+    rows = []
+    for name, path in (
+        ("objectives", f"/api/v1/orgs/{fx.slug}/objectives?cycle={fx.cycle_id}&limit=200"),
+        ("initiatives", f"/api/v1/orgs/{fx.slug}/initiatives?cycle={fx.cycle_id}&limit=200"),
+    ):
+        p50, p95, _ = _latency_runs(base, path, runs=runs, per_run=20, headers=_auth(fx))
+        rows.append(
+            Row(
+                f"Peer: list of 200 {name} with progress (API)",
+                f"200 of the cycle's {name}",
+                p50,
+                p95,
+                floor="Plane: 200 cycles with progress counts",
+                floor_p50_ms=160.0,
+                ratio=p50 / 160.0,
+                target="p50 ≤ 20 ms (10x better than Plane's 160 ms)",
+                met=p50 <= 20,
+            )
+        )
+    return rows
+
+
 # --- W4: the task list -----------------------------------------------------------------------
 
 
