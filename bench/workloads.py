@@ -218,21 +218,53 @@ def w1_tree(base: str, fx: Fixture, runs: int) -> list[Row]:
             met=p95 <= 1000 and p50 / f50 <= 2,
         )
     )
+    root, size = _subtree_root(fx, around=500)
+    sub_api = f"{api}&root={root}"
+    p50, p95, _ = _latency_runs(base, sub_api, runs=runs, per_run=10, headers=_auth(fx))
+    rows.append(
+        Row(
+            "W1 subtree below one objective (API)",
+            f"{size:,} objectives below the root (the largest subtree of at most 500)",
+            p50,
+            p95,
+            target="p95 ≤ 150 ms",
+            met=p95 <= 150,
+        )
+    )
     sub = f"/alignment/{fx.cycle_id}/children/0.0/"
     p50, p95, _ = _latency_runs(base, sub, runs=runs, per_run=10, cookies=fx.session_cookie)
     rows.append(
         Row(
             "W1 subtree: expand one node (htmx partial)",
-            "children of one node (the whole tree is loaded to find it)",
+            "the children of one node of the page (one level, read on its own)",
             p50,
             p95,
             target="p95 ≤ 150 ms",
             met=p95 <= 150,
-            notes="no 500-node subtree endpoint exists (API or page): the node expansion "
-            "partial is the closest; it builds the whole cycle tree",
         )
     )
     return rows
+
+
+def _subtree_root(fx: Fixture, *, around: int) -> tuple[int, int]:
+    """The objective of the cycle with the largest subtree of at most ``around`` objectives
+    (itself included), and that size."""
+    from milepost.okrs.models import Alignment
+
+    below: dict[int, list[int]] = {}
+    for child, parent, kr_parent in Alignment.objects.filter(
+        organization_id=fx.org_id, child__cycle_id=fx.cycle_id, archived_at__isnull=True
+    ).values_list("child_id", "parent_objective_id", "parent_key_result__objective_id"):
+        below.setdefault(parent if parent is not None else kr_parent, []).append(child)
+    sizes: dict[int, int] = {}
+
+    def size(node: int) -> int:
+        if node not in sizes:
+            sizes[node] = 1 + sum(size(c) for c in below.get(node, []))
+        return sizes[node]
+
+    best = max((n for n in below if size(n) <= around), key=size)
+    return best, size(best)
 
 
 # --- W2: check-in writes --------------------------------------------------------------------

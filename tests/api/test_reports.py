@@ -14,6 +14,7 @@ from milepost.engine.explain import Explanation, Term
 from milepost.okrs import services as okrs
 from milepost.organizations.access import system_actor
 from milepost.reports.queries import hidden_objective_keys, redact_explanation
+from tests import factories
 from tests.api.world import World
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +193,38 @@ def test_priorities_follow_check_ins(world: World) -> None:
     okrs.record_checkin(actor=system, key_result=kr, value=Decimal(99))
     after = _get(world, "viewer", "/priorities", {"cycle": world.ids["cycle"]})["items"][0]["score"]
     assert Decimal(after) < Decimal(before)  # less gap left: less urgent
+
+
+def _find(roots: list[dict[str, Any]], objective_id: int) -> dict[str, Any]:
+    return next(n for n in _nodes(roots) if n["id"] == objective_id)
+
+
+def test_the_subtree_below_an_objective_is_that_node_of_the_whole_tree(world: World) -> None:
+    cycle, parent = world.ids["cycle"], world.ids["objective_parent"]
+    for role in ("viewer", "admin"):
+        whole = _get(world, role, "/tree", {"cycle": cycle})
+        sub = _get(world, role, "/tree", {"cycle": cycle, "root": parent})
+        assert sub["cycle"] == cycle
+        assert sub["roots"] == [_find(whole["roots"], parent)], role
+        assert len(_nodes(sub["roots"])) == 3  # the parent, the core goal, the private one
+    # Below a leaf: the leaf alone.
+    leaf = _get(world, "admin", "/tree", {"cycle": cycle, "root": world.ids["objective_spare"]})
+    assert [n["id"] for n in _nodes(leaf["roots"])] == [world.ids["objective_spare"]]
+
+
+def test_a_subtree_root_you_may_not_see_is_not_found(world: World) -> None:
+    cycle = world.ids["cycle"]
+    elsewhere = factories.make_org("Globex", "globex")
+    theirs = factories.make_objective(factories.make_cycle(elsewhere))
+    client = Client(headers={"Authorization": f"Bearer {world.tokens['viewer']}"})
+    url = f"/api/v1/orgs/{world.slug}/tree"
+    for root in (
+        world.ids["objective_private"],  # private, not the viewer's
+        world.ids["objective_archived"],
+        theirs.pk,  # another organization's
+        987_654_321,
+    ):
+        response = client.get(url, {"cycle": cycle, "root": root})
+        assert response.status_code == 404, root
+        assert response["Content-Type"].startswith("application/problem+json")
+    assert "Secret plan" not in client.get(url, {"cycle": cycle}).content.decode()

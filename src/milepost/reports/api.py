@@ -39,10 +39,11 @@ def _as_of(value: date | None) -> date | None:
 @router.get(f"{ORG}/tree", response=responses({200: TreeOut}))
 def alignment_tree(request: HttpRequest, slug: Slug, params: Query[TreeQuery]) -> Any:
     """The cycle's objectives as a tree (alignment), with their key results and stored
-    progress. Objectives you may not see are locked nodes: their numbers, nothing else."""
+    progress; with ``root``, the subtree below one objective. Objectives you may not see are
+    locked nodes: their numbers, nothing else."""
     actor = org_actor(request, slug)
     cycle = reference(access_cycle, actor, params.cycle, "cycle")
-    roots = queries.alignment_tree(actor, cycle)
+    roots = queries.alignment_tree(actor, cycle, root=params.root)
     # Written straight to JSON in `TreeOut`'s shape (a test holds it to the schema):
     # validating thousands of nodes on the way out was most of the time of a large tree.
     body = {"cycle": cycle.pk, "roots": [_tree_json(node) for node in roots]}

@@ -31,6 +31,7 @@ from milepost.audit.models import AuditEvent
 from milepost.engine.explain import Explanation, Term
 from milepost.engine.results import Finding, OkrReport, PriorityResult
 from milepost.engine.roadmap import RoadmapReport
+from milepost.errors import NotFound
 from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective
 from milepost.okrs.querysets import objective_visibility_q
 from milepost.organizations.access import Actor
@@ -161,47 +162,59 @@ def _kr_node(row: tuple[Any, ...], children: list[TreeNode]) -> KeyResultNode:
     )
 
 
-def alignment_tree(actor: Actor, cycle: Cycle) -> list[TreeNode]:
+def alignment_tree(actor: Actor, cycle: Cycle, *, root: int | None = None) -> list[TreeNode]:
     """The cycle's objectives as a forest: roots are objectives with no parent in the cycle;
     under each objective, its key results and the objectives aligned to it (an objective
     aligned to two parents appears under both; one aligned to a key result appears under
     that key result). Three queries, rows read as tuples (the numbers are the stored columns
-    the engine keeps current, so no plan evaluation is needed)."""
-    objectives = list(
-        with_visibility(
-            actor,
-            Objective.objects.of(actor.organization_id).filter(
-                cycle=cycle, archived_at__isnull=True
-            ),
+    the engine keeps current, so no plan evaluation is needed).
+
+    With ``root`` (an objective of the cycle the actor may see): only the subtree below it,
+    reading only that subtree's objectives and key results. `NotFound` when there is no
+    such objective for the actor."""
+    links = list(
+        Alignment.objects.of(actor.organization_id)
+        .filter(child__cycle=cycle, child__archived_at__isnull=True, archived_at__isnull=True)
+        .order_by("pk")
+        .values_list(
+            "child_id",
+            "parent_objective_id",
+            "parent_key_result_id",
+            "weight",
+            "parent_key_result__objective_id",
         )
+    )
+    objectives_qs = Objective.objects.of(actor.organization_id).filter(
+        cycle=cycle, archived_at__isnull=True
+    )
+    key_results_qs = KeyResult.objects.of(actor.organization_id).filter(
+        objective__cycle=cycle, objective__archived_at__isnull=True, archived_at__isnull=True
+    )
+    if root is not None:
+        below = _subtree_ids(root, links)
+        objectives_qs = objectives_qs.filter(pk__in=below)
+        key_results_qs = key_results_qs.filter(objective_id__in=below)
+    objectives = list(
+        with_visibility(actor, objectives_qs)
         .order_by("key", "pk")
         .values_list(*_TREE_OBJECTIVE_COLUMNS)
     )
     by_id = {o[0]: o for o in objectives}
     visible = {o[0] for o in objectives if o[10]}
+    if root is not None and root not in visible:
+        raise NotFound("Objective not found in this cycle.")
     key_results: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     kr_objective: dict[int, int] = {}
     # The same objectives as above, as a join rather than a list of thousands of ids.
-    for row in (
-        KeyResult.objects.of(actor.organization_id)
-        .filter(
-            objective__cycle=cycle, objective__archived_at__isnull=True, archived_at__isnull=True
-        )
-        .order_by("key", "pk")
-        .values_list(*_TREE_KR_COLUMNS)
-    ):
+    for row in key_results_qs.order_by("key", "pk").values_list(*_TREE_KR_COLUMNS):
         key_results[row[1]].append(row)
         kr_objective[row[0]] = row[1]
-    links = list(
-        Alignment.objects.of(actor.organization_id)
-        .filter(child__cycle=cycle, child__archived_at__isnull=True, archived_at__isnull=True)
-        .order_by("pk")
-        .values_list("child_id", "parent_objective_id", "parent_key_result_id", "weight")
-    )
     under_objective: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     under_kr: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     has_parent: set[int] = set()
-    for child_id, parent_objective_id, parent_kr_id, weight in links:
+    for child_id, parent_objective_id, parent_kr_id, weight, _ in links:
+        if child_id not in by_id:
+            continue
         if parent_objective_id is not None and parent_objective_id in by_id:
             under_objective[parent_objective_id].append((child_id, weight))
             has_parent.add(child_id)
@@ -264,7 +277,28 @@ def alignment_tree(actor: Actor, cycle: Cycle) -> list[TreeNode]:
             children=children(under_objective.get(objective_id, [])),
         )
 
+    if root is not None:
+        return [build(root, Decimal(1), frozenset())]
     return [build(o[0], Decimal(1), frozenset()) for o in objectives if o[0] not in has_parent]
+
+
+def _subtree_ids(root: int, links: list[tuple[Any, ...]]) -> set[int]:
+    """``root`` and every objective aligned below it, directly or through a key result, from
+    the cycle's alignment links (child, parent objective, parent key result, weight, the
+    parent key result's objective)."""
+    below: dict[int, list[int]] = defaultdict(list)
+    for child_id, parent_objective_id, _, _, parent_kr_objective_id in links:
+        parent = parent_objective_id if parent_objective_id is not None else parent_kr_objective_id
+        if parent is not None:
+            below[parent].append(child_id)
+    found = {root}
+    stack = [root]
+    while stack:
+        for child in below.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
 
 
 # --- redaction of what the actor may not see --------------------------------------------------

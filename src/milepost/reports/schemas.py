@@ -64,6 +64,11 @@ class CycleQuery(Schema):
 
 class TreeQuery(Schema):
     cycle: Id
+    root: Id | None = Field(
+        None,
+        description="An objective of the cycle: only the subtree below it (404 if you may "
+        "not see it).",
+    )
 
 
 class ScheduleItemOut(Schema):
