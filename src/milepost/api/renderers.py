@@ -7,6 +7,7 @@ Decimals (metric values, money, progress) are written as JSON strings in plain n
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -14,8 +15,13 @@ from django.http import HttpRequest
 from ninja.renderers import BaseRenderer
 
 
+@lru_cache(maxsize=8192)
 def decimal_text(value: Decimal) -> str:
-    """A Decimal in plain notation without trailing zeros: 1400.000000 → "1400"."""
+    """A Decimal in plain notation without trailing zeros: 1400.000000 → "1400".
+
+    Cached: a large answer repeats the same few progress and expected values thousands of
+    times. Equal decimals (1.0 and 1.00) share an entry, which is right: their text is the
+    same."""
     if not value.is_finite():
         raise TypeError(f"cannot render non-finite decimal {value}")
     text = format(value.normalize(), "f")
