@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from milepost.organizations.models import Membership, Team
+from milepost.organizations.models import Membership, Organization, Team
 from tests import factories
 from tests.api.conftest import Api
 
@@ -33,6 +35,26 @@ def test_settings_patch_needs_owner_and_if_match(api_owner: Api, api_admin: Api)
     stale = api_owner.patch("", {"stale_after_days": 9}, if_match=f'W/"{version}"')
     assert stale.status_code == 412
     assert stale["Content-Type"] == "application/problem+json"
+
+
+def test_output_done_share_is_read_and_patched(api_owner: Api) -> None:
+    assert api_owner.get("").json()["output_done_share"] == "0.8"
+    ok = api_owner.patch("", {"output_done_share": "0.6"})
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["output_done_share"] == "0.6"
+    assert Organization.objects.get(slug="acme").output_done_share == Decimal("0.6")
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.1", "0.12345", None, True])
+def test_an_output_done_share_out_of_range_is_a_422_naming_it(
+    api_owner: Api, value: object
+) -> None:
+    version = api_owner.get("").json()["version"]
+    refused = api_owner.patch("", {"output_done_share": value, "name": "Renamed"})
+    assert refused.status_code == 422, refused.content
+    assert "output_done_share" in refused.content.decode()
+    org = Organization.objects.get(slug="acme")
+    assert (org.output_done_share, org.name, org.version) == (Decimal("0.8"), "Acme", version)
 
 
 def test_members_add_list_change_remove(api_owner: Api) -> None:

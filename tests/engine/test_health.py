@@ -384,6 +384,18 @@ def test_output_without_outcome(
         assert findings[0].objects == ("initiative:launch", "kr:growth/signups")
 
 
+def test_output_done_share_is_a_setting() -> None:
+    plan = clean_plan()
+    work = replace(plan.initiatives[0], tasks_done=7, tasks_total=10)
+    plan = replace(plan, initiatives=(work,))
+    okr = report(AS_OF, result("growth/signups", Status.OFF_TRACK))
+    assert check(plan, okr=okr) == []  # 70% done is not "mostly done" at the default 0.8
+    lower = replace(plan, settings=replace(plan.settings, output_done_share=Decimal("0.6")))
+    findings = check(lower, okr=okr)
+    assert codes(findings) == ["output-without-outcome"]
+    assert "has 7 of 10 tasks done" in findings[0].message
+
+
 # --- kr-stale ----------------------------------------------------------------------------
 
 

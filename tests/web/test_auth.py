@@ -123,6 +123,7 @@ def test_owners_manage_members_and_settings(
             "stale_after_days": "14",
             "max_key_results_per_objective": "5",
             "max_objectives_per_team": "5",
+            "output_done_share": "0.8",
             "default_checkin_weekday": "0",
         },
     )

@@ -51,6 +51,9 @@ class Organization(models.Model):
     stale_after_days = models.PositiveSmallIntegerField(default=14)
     max_key_results_per_objective = models.PositiveSmallIntegerField(default=5)
     max_objectives_per_team = models.PositiveSmallIntegerField(default=5)
+    # Share of an initiative's tasks done from which it counts as "mostly done" for the
+    # `output-without-outcome` finding.
+    output_done_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.8"))
     default_checkin_weekday = models.PositiveSmallIntegerField(default=0)  # 0 = Monday
     default_notification_channel = models.CharField(max_length=16, default="email")
     version = models.PositiveIntegerField(default=1)
@@ -74,6 +77,11 @@ class Organization(models.Model):
                 violation_error_message="over_achievement_cap must be at least 1.",
             ),
             models.CheckConstraint(
+                condition=Q(output_done_share__gt=0) & Q(output_done_share__lte=1),
+                name="org_output_done_share_range",
+                violation_error_message="output_done_share must be more than 0 and at most 1.",
+            ),
+            models.CheckConstraint(
                 condition=Q(default_checkin_weekday__lte=6),
                 name="org_checkin_weekday_valid",
                 violation_error_message="default_checkin_weekday must be 0 (Monday) to 6 (Sunday).",
@@ -94,6 +102,7 @@ class Organization(models.Model):
             stale_after_days=self.stale_after_days,
             max_key_results_per_objective=self.max_key_results_per_objective,
             max_objectives_per_team=self.max_objectives_per_team,
+            output_done_share=self.output_done_share,
         )
 
 

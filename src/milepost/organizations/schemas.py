@@ -30,6 +30,10 @@ class OrganizationOut(Schema):
     stale_after_days: int
     max_key_results_per_objective: int
     max_objectives_per_team: int
+    output_done_share: Decimal = Field(
+        description="Share of an initiative's tasks done (0 < share ≤ 1) from which it counts "
+        "as mostly done for the output-without-outcome finding."
+    )
     default_checkin_weekday: int
     default_notification_channel: str
     version: int
@@ -48,6 +52,7 @@ class OrganizationPatch(InputSchema):
     stale_after_days: int = optional(ge=1, le=365)
     max_key_results_per_objective: int = optional(ge=1, le=100)
     max_objectives_per_team: int = optional(ge=1, le=100)
+    output_done_share: Decimal = optional(gt=0, le=1, max_digits=4, decimal_places=3)
     default_checkin_weekday: int = optional(ge=0, le=6)
     default_notification_channel: Literal["email", "chat", "none"] = optional()
 

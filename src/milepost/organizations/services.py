@@ -29,6 +29,7 @@ ORGANIZATION_SETTINGS = (
     "stale_after_days",
     "max_key_results_per_objective",
     "max_objectives_per_team",
+    "output_done_share",
     "default_checkin_weekday",
     "default_notification_channel",
 )

@@ -24,7 +24,7 @@ from django.utils import timezone
 from milepost.audit.context import current_request_id
 from milepost.audit.models import AuditEvent
 from milepost.audit.services import snapshot
-from milepost.engine.model import CycleState, EngineSettings, KeyResultKind, ObjectiveState, Plan
+from milepost.engine.model import CycleState, KeyResultKind, ObjectiveState, Plan
 from milepost.errors import DomainError
 from milepost.okrs import services as okr_services
 from milepost.okrs.engine_io import checkin_history, organization_today
@@ -37,7 +37,7 @@ from milepost.plans.import_context import ImportContext, show
 from milepost.plans.import_support import FieldChange
 from milepost.servicekit import apply_update
 
-# Plan settings → Organization fields (output_done_share has no column: see `import_settings`).
+# Plan settings → Organization fields.
 SETTING_FIELDS = {
     "on_track_gap": "on_track_gap",
     "at_risk_gap": "at_risk_gap",
@@ -48,6 +48,7 @@ SETTING_FIELDS = {
     "stale_after_days": "stale_after_days",
     "max_key_results_per_objective": "max_key_results_per_objective",
     "max_objectives_per_team": "max_objectives_per_team",
+    "output_done_share": "output_done_share",
 }
 TEAM_FIELDS = {"capacity_days_per_week": "capacity_days_per_week", "parent": "parent"}
 CYCLE_FIELDS = {"start_date": "start", "end_date": "end"}
@@ -84,12 +85,6 @@ def import_settings(ctx: ImportContext, plan: Plan) -> None:
         if ctx.locator.has("settings", plan_name):
             wanted[column] = _plain(getattr(plan.settings, plan_name))
             where[column] = ("settings", plan_name)
-    default_share = EngineSettings().output_done_share
-    if plan.settings.output_done_share != default_share:
-        ctx.result.warn(
-            ("settings", "output_done_share"),
-            f"not stored: Milepost uses {default_share} for every organization; ignored",
-        )
     labels = {column: ".".join(path) for column, path in where.items()}
     changes, shown = ctx.diff(organization, wanted, labels)
     created = ctx.result.created_organization  # recorded as created, with these settings

@@ -127,6 +127,14 @@ class OrganizationSettingsForm(StyledForm):
     stale_after_days = forms.IntegerField(min_value=1, max_value=365, label="Stale after (days)")
     max_key_results_per_objective = forms.IntegerField(min_value=1, max_value=50)
     max_objectives_per_team = forms.IntegerField(min_value=1, max_value=100)
+    output_done_share = forms.DecimalField(
+        label="Output counts as done at (share of tasks)",
+        max_digits=4,
+        decimal_places=3,
+        help_text="An initiative with at least this share of its tasks done (0.8 = 80%), or "
+        "marked done, is flagged when a key result it serves is still off track. "
+        "More than 0, at most 1.",
+    )
     # The default check-in day and channel are in the "Reminders and digests" card below the
     # form (web.views.notifications), which admins change too.
 
