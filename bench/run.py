@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             if args.workloads:
                 wanted = {w.strip().upper() for w in args.workloads.split(",")}
-                steps = [(n, fn) for n, fn in steps if n.split()[0] in wanted or n in wanted]
+                steps = [(n, fn) for n, fn in steps if n.split()[0] in wanted or n.upper() in wanted]
             for name, fn in steps:
                 t = time.perf_counter()
                 try:
