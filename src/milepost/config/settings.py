@@ -218,27 +218,43 @@ STORAGES = {
     },
 }
 
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 CACHES = {
     "default": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["REDIS_URL"],
-        }
-        if os.environ.get("REDIS_URL")
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
 
-TASKS = {
+# Background tasks (``milepost worker`` runs them): the database backend by default, Redis/RQ
+# at scale. MILEPOST_TASKS_BACKEND takes a shorthand ("database", "redis") or a dotted path.
+TASKS_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "redis": "django_tasks_rq.RQBackend",
+}
+_tasks_backend = os.environ.get("MILEPOST_TASKS_BACKEND", "").strip()
+TASKS: dict[str, dict[str, object]] = {
     "default": {
-        "BACKEND": os.environ.get(
-            "MILEPOST_TASKS_BACKEND",
+        "BACKEND": TASKS_BACKENDS.get(_tasks_backend.lower(), _tasks_backend)
+        or (
             "django.tasks.backends.immediate.ImmediateBackend"
             if TESTING
-            else "django_tasks_db.DatabaseBackend",
+            else TASKS_BACKENDS["database"]
         )
     }
 }
+if TASKS["default"]["BACKEND"] == TASKS_BACKENDS["redis"]:
+    if not REDIS_URL:
+        raise ImproperlyConfigured(
+            f"MILEPOST_TASKS_BACKEND={_tasks_backend} needs REDIS_URL, the Redis server that "
+            "holds the task queue (e.g. redis://127.0.0.1:6379/0)"
+        )
+    INSTALLED_APPS.append("django_rq")  # the RQ backend's check requires it
+    TASKS["default"]["QUEUES"] = ["default"]
+    # RQ stops a task after DEFAULT_TIMEOUT seconds (a data-source run has its own, shorter
+    # timeouts; a whole `run_due_work` pass may take minutes).
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900}}
 
 EMAIL_BACKEND_PATH = os.environ.get(
     "MILEPOST_EMAIL_BACKEND",

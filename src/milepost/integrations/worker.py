@@ -7,13 +7,14 @@ cron and tests):
    (`milepost.integrations.reminders.run_notifications`);
 2. data sources, webhook deliveries and the ``finding.raised`` scan
    (`milepost.integrations.tasks.run_due_work`);
-3. the queued tasks of the database tasks backend (``django_tasks_db``), at most
-   `TASKS_PER_PASS`, run in this process — so one ``milepost worker`` is all an instance needs.
-   With another backend (Redis/RQ) that backend's own workers run the tasks.
+3. the queued tasks of the tasks backend, at most `TASKS_PER_PASS`, run in this process: the
+   database backend's (``django_tasks_db``, the default) or the Redis backend's
+   (``django_tasks_rq``, RQ jobs in burst mode) — so one ``milepost worker`` is all an instance
+   needs. With any other backend, that backend's own workers run the tasks.
 
-Every step claims its work before doing it, so several workers can run side by side. A step
-that crashes is logged and the loop goes on. SIGTERM or SIGINT (Ctrl+C) stops the loop after
-the current pass; a second signal stops at once.
+Every step claims its work before doing it (RQ hands each job to one worker), so several
+workers can run side by side. A step that crashes is logged and the loop goes on. SIGTERM or
+SIGINT (Ctrl+C) stops the loop after the current pass; a second signal stops at once.
 
 This module builds its parser without Django; the pass imports the apps when it runs.
 """
@@ -81,6 +82,17 @@ def drain_database_tasks(limit: int = TASKS_PER_PASS) -> int | None:
     return int(getattr(worker, "_run_tasks", 0))
 
 
+def run_queued_tasks(limit: int = TASKS_PER_PASS) -> int | None:
+    """Run up to `limit` queued tasks of the default backend in this process (the database or
+    the Redis backend); how many ran (None: a backend whose own workers run its tasks)."""
+    ran = drain_database_tasks(limit)
+    if ran is not None:
+        return ran
+    from milepost.integrations.redis_tasks import drain_redis_tasks
+
+    return drain_redis_tasks(limit)
+
+
 def run_pass(number: int = 1, now: dt.datetime | None = None) -> PassReport:
     """One pass of the worker at `now` (default: the current time)."""
     from django.utils import timezone
@@ -106,7 +118,7 @@ def run_pass(number: int = 1, now: dt.datetime | None = None) -> PassReport:
         report.errors += 1
         log.exception("integrations work failed")
     try:
-        ran = drain_database_tasks()
+        ran = run_queued_tasks()
         if ran:
             report.parts.append(f"tasks run: {ran}")
     except Exception:
@@ -196,9 +208,9 @@ def add_worker_parser(subparsers: SubParsers) -> None:
         description="Run the background loop: on each pass, send the check-in reminders and "
         "team digests that are due (each person's check-in day, in the organization's time "
         "zone), refresh stored progress once a night per organization, run due data sources "
-        "and webhook deliveries, and run queued tasks of the database tasks backend. Safe to "
-        "run several at once and to restart: nothing is sent twice. Stops after the current "
-        "pass on SIGTERM or Ctrl+C. See docs/admin-guide.md, “Running the worker”.",
+        "and webhook deliveries, and run queued tasks of the database or Redis tasks backend. "
+        "Safe to run several at once and to restart: nothing is sent twice. Stops after the "
+        "current pass on SIGTERM or Ctrl+C. See docs/admin-guide.md, “Running the worker”.",
     )
     parser.add_argument(
         "--once", action="store_true", help="run one pass and exit (for cron and tests)"
