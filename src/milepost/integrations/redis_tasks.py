@@ -50,6 +50,11 @@ class PassWorker(SimpleWorker):
         finally:
             self.jobs_run += 1
 
+    def subscribe(self) -> None:
+        """No command channel. RQ's remote commands (shutdown, stop a job) are for long-running
+        workers; and stopping its listener thread waits for the thread's 60-second poll with
+        redis-py 8, which added up to a minute to every pass."""
+
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signals reach the main thread only; nothing to take over here
