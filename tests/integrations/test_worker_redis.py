@@ -198,6 +198,18 @@ def test_sigterm_during_the_jobs_stops_after_the_current_one(
     assert signal.getsignal(signal.SIGTERM) == before  # handlers given back
 
 
+@pytest.mark.django_db(transaction=True)
+def test_redis_down_fails_the_step_not_the_pass(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/15"}}  # nothing listens
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    report = worker.run_pass()
+    assert report.errors == 1
+    assert "(1 step failed, see the log)" in report.line()
+    assert "running queued tasks failed" in caplog.text
+
+
 @needs_redis
 @pytest.mark.django_db(transaction=True)
 def test_other_backends_are_left_alone(redis_tasks: redis.Redis, settings: Any) -> None:
