@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "milepost.audit.middleware.RequestIdMiddleware",
+    "milepost.web.middleware.OwnWritesMiddleware",
 ]
 
 ROOT_URLCONF = "milepost.config.urls"
@@ -279,6 +280,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("MILEPOST_EMAIL_FROM", "milepost@localhost")
 # The hour of the day (0-23, in the organization's time zone) from which reminders and digests
 # go out on their check-in day (milepost.integrations.reminders.send_hour).
 NOTIFICATION_SEND_HOUR = env_int("MILEPOST_NOTIFICATION_SEND_HOUR", 9, low=0, high=23)
+# Seconds a whole-plan evaluation (dashboard, roadmap, plan health, priorities) may lag behind
+# other people's writes before it is recomputed; one's own writes always show at once
+# (milepost.web.snapshot). 0: recompute after every change. Tests default to 0.
+MILEPOST_LIVE_LAG_SECONDS = env_int(
+    "MILEPOST_LIVE_LAG_SECONDS", 0 if TESTING else 5, low=0, high=3600
+)
 
 # Security. Production turns everything on; development keeps http://127.0.0.1 usable.
 SESSION_COOKIE_HTTPONLY = True

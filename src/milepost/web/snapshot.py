@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
 
 from milepost.audit.models import AuditEvent
 from milepost.engine.model import Plan
@@ -39,7 +43,9 @@ from milepost.roadmap.engine_io import load_plan_with_ids
 
 MAX_ENTRIES = 16
 
-CacheKey = tuple[int, str, int | None, dt.date, int | None, str]
+# What a kept evaluation is filed under: the organization (id, creation time), the cycle and
+# the day. The change token it was computed at is kept with it (`_Entry`).
+CacheKey = tuple[int, str, int | None, dt.date]
 
 
 @dataclass(frozen=True)
@@ -57,9 +63,18 @@ class Snapshot:
     # Further engine output derived from this evaluation (investment, trends), computed on
     # first use by the pages that need it and kept with it.
     extras: dict[Any, Any] = field(default_factory=dict, compare=False)
+    # When the plan was read (seconds since the epoch).
+    computed_at: float = field(default=0.0, compare=False)
 
 
-_cache: OrderedDict[CacheKey, Snapshot] = OrderedDict()
+@dataclass
+class _Entry:
+    token: tuple[int | None, str]
+    snap: Snapshot
+
+
+_cache: OrderedDict[CacheKey, _Entry] = OrderedDict()
+_in_flight: dict[CacheKey, threading.Event] = {}
 _lock = threading.Lock()
 
 
@@ -84,6 +99,7 @@ def change_token(organization: Organization) -> tuple[int | None, str]:
 
 
 def _load(organization: Organization, cycle: Cycle | None, as_of: dt.date) -> Snapshot:
+    started = time.time()
     loaded = load_plan_with_ids(organization, cycle=cycle)
     okr = evaluate_okrs(loaded.plan, as_of)
     return Snapshot(
@@ -95,6 +111,7 @@ def _load(organization: Organization, cycle: Cycle | None, as_of: dt.date) -> Sn
         milestone_ids=loaded.milestone_ids,
         objective_ids=loaded.objective_ids,
         key_result_ids=loaded.key_result_ids,
+        computed_at=started,
     )
 
 
@@ -104,31 +121,73 @@ def snapshot(
     *,
     as_of: dt.date | None = None,
     token: tuple[int | None, str] | None = None,
+    fresh_after: float | None = None,
 ) -> Snapshot:
     """The engine's evaluation of the organization's plan (one cycle's, or all of it) as of
     `as_of` (default: today in the organization's time zone), from this process's cache when
     nothing changed since it was computed. One query when cached, none when the caller
     passes the organization's `change_token` read earlier in the same read-only request (the
-    web reads it with the membership: `milepost.web.context.request_change_token`)."""
+    web reads it with the membership: `milepost.web.context.request_change_token`).
+
+    Under a stream of writes (check-ins every second) recomputing for every change would
+    keep the process busy with nothing else. So an evaluation up to
+    ``settings.MILEPOST_LIVE_LAG_SECONDS`` old is still served after a change — unless it
+    was computed before ``fresh_after`` (the time of the asking person's own last write:
+    they always see it) — and requests that need a new evaluation at the same moment share
+    one computation."""
     day = as_of or organization_today(organization)
-    token_id, token_time = token if token is not None else change_token(organization)
+    current = token if token is not None else change_token(organization)
     key: CacheKey = (
         organization.pk,
         organization.created_at.isoformat() if organization.created_at else "",
         cycle.pk if cycle is not None else None,
         day,
-        token_id,
-        token_time,
     )
-    with _lock:
-        found = _cache.get(key)
-        if found is not None:
+    lag = float(settings.MILEPOST_LIVE_LAG_SECONDS)
+    asked_at = time.time()
+    not_before = max(asked_at - lag, min(fresh_after or 0.0, asked_at))
+    while True:
+        with _lock:
+            entry = _cache.get(key)
+            if entry is not None and (
+                entry.token == current or (lag > 0 and entry.snap.computed_at >= not_before)
+            ):
+                _cache.move_to_end(key)
+                return entry.snap
+            running = _in_flight.get(key)
+            if running is None:
+                running = _in_flight[key] = threading.Event()
+                break
+        # Another request of this process is computing it: wait and use that (if it
+        # started late enough for this request; otherwise loop and compute anew).
+        running.wait(timeout=120)
+        if lag <= 0:
+            with _lock:
+                entry = _cache.get(key)
+                if entry is not None and entry.token == current:
+                    return entry.snap
+    try:
+        computed = _load(organization, cycle, day)
+        with _lock:
+            _cache[key] = _Entry(current, computed)
             _cache.move_to_end(key)
-            return found
-    computed = _load(organization, cycle, day)
-    with _lock:
-        _cache[key] = computed
-        _cache.move_to_end(key)
-        while len(_cache) > MAX_ENTRIES:
-            _cache.popitem(last=False)
+            while len(_cache) > MAX_ENTRIES:
+                _cache.popitem(last=False)
+    finally:
+        with _lock:
+            _in_flight.pop(key, None)
+        running.set()
     return computed
+
+
+def page_snapshot(
+    request: HttpRequest, organization: Organization, cycle: Cycle | None
+) -> Snapshot:
+    """`snapshot` for a web page: the change token read with the membership, and never older
+    than the asking person's own last write."""
+    from milepost.web.context import request_change_token
+    from milepost.web.middleware import wrote_at
+
+    return snapshot(
+        organization, cycle, token=request_change_token(request), fresh_after=wrote_at(request)
+    )

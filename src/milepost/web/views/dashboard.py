@@ -22,11 +22,11 @@ from milepost.reports.dashboard import (
     status_distribution,
 )
 from milepost.reports.queries import with_visibility
-from milepost.web.context import member_view, request_change_token
+from milepost.web.context import member_view
 from milepost.web.findings import severity_counts, visible_findings
 from milepost.web.htmx import render_page
 from milepost.web.selection import choose_cycle, choose_team, teams_of
-from milepost.web.snapshot import snapshot
+from milepost.web.snapshot import page_snapshot
 
 INVESTMENT_SHOWN = 10
 
@@ -46,7 +46,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     if cycle is None:
         return render_page(request, "web/dashboard.html", context, nav="dashboard")
 
-    snap = snapshot(actor.organization, cycle, token=request_change_token(request))
+    snap = page_snapshot(request, actor.organization, cycle)
     plan = snap.plan
     # One query for the objectives shown and for those of the plan the actor may not see (the
     # findings name only objects of the plan: its cycle's, and other cycles' aligned below).

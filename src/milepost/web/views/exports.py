@@ -29,10 +29,10 @@ from milepost.plans.csv_io import rows_to_csv, template_csv
 from milepost.roadmap.access import access_initiative
 from milepost.roadmap.engine_io import plan_initiatives
 from milepost.roadmap.models import Initiative
-from milepost.web.context import member_view, request_change_token
+from milepost.web.context import member_view
 from milepost.web.findings import visible_findings
 from milepost.web.selection import choose_cycle
-from milepost.web.snapshot import snapshot
+from milepost.web.snapshot import page_snapshot
 from milepost.work.models import Task
 
 Columns = Sequence[tuple[str, Callable[[Any], object]]]
@@ -310,7 +310,7 @@ def findings_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
     cycle = choose_cycle(request, actor).cycle
     rows: list[Any] = []
     if cycle is not None:
-        snap = snapshot(actor.organization, cycle, token=request_change_token(request))
+        snap = page_snapshot(request, actor.organization, cycle)
         rows = visible_findings(actor, snap)
     name = _file(actor, "findings", cycle.key if cycle else "")
     return _csv(FINDING_COLUMNS, rows, filename=name)
@@ -323,7 +323,7 @@ def priorities_csv(request: HttpRequest, actor: Actor) -> HttpResponse:
     cycle = choose_cycle(request, actor).cycle
     rows: list[Any] = []
     if cycle is not None:
-        snap = snapshot(actor.organization, cycle, token=request_change_token(request))
+        snap = page_snapshot(request, actor.organization, cycle)
         initiatives = {i.key: i for i in snap.plan.initiatives}
         rows = [
             (result, initiatives[result.key])

@@ -7,11 +7,11 @@ from django.http import HttpRequest, HttpResponse
 
 from milepost.organizations.access import Actor
 from milepost.reports.queries import hidden_objective_keys, redact_explanation
-from milepost.web.context import member_view, request_change_token
+from milepost.web.context import member_view
 from milepost.web.findings import grouped, severity_counts, visible_findings
 from milepost.web.htmx import render_page
 from milepost.web.selection import choose_cycle
-from milepost.web.snapshot import snapshot
+from milepost.web.snapshot import page_snapshot
 
 MY_FINDINGS_SHOWN = 12
 
@@ -22,7 +22,7 @@ def plan_health(request: HttpRequest, actor: Actor) -> HttpResponse:
     findings = []
     schedule_error = None
     if choice.cycle is not None:
-        snap = snapshot(actor.organization, choice.cycle, token=request_change_token(request))
+        snap = page_snapshot(request, actor.organization, choice.cycle)
         findings = visible_findings(actor, snap)
         schedule_error = snap.roadmap.schedule_error
     context = {
@@ -43,7 +43,7 @@ def home_findings(request: HttpRequest, actor: Actor) -> HttpResponse:
     mine: list[object] = []
     total = 0
     if choice.cycle is not None and actor.user is not None:
-        snap = snapshot(actor.organization, choice.cycle, token=request_change_token(request))
+        snap = page_snapshot(request, actor.organization, choice.cycle)
         email = actor.user.email
         plan = snap.plan
         owned = {f"initiative:{i.key}" for i in plan.initiatives if i.owner == email}
@@ -63,7 +63,7 @@ def priorities(request: HttpRequest, actor: Actor) -> HttpResponse:
     choice = choose_cycle(request, actor)
     rows = []
     if choice.cycle is not None:
-        snap = snapshot(actor.organization, choice.cycle, token=request_change_token(request))
+        snap = page_snapshot(request, actor.organization, choice.cycle)
         hidden = hidden_objective_keys(actor)
         titles = {i.key: i for i in snap.plan.initiatives}
         for result in snap.roadmap.priorities:

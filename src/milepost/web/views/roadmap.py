@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from milepost.organizations.access import Actor
 from milepost.reports.queries import finding_hidden, hidden_objective_keys
 from milepost.reports.timeline import ZOOMS, build_timeline, render_svg
-from milepost.web.context import member_view, request_change_token
+from milepost.web.context import member_view
 from milepost.web.htmx import render_page
 from milepost.web.links import id_link
 from milepost.web.selection import choose_cycle
-from milepost.web.snapshot import snapshot
+from milepost.web.snapshot import page_snapshot
 from milepost.web.views import cycle_reports
 
 GROUPS = ("objective", "team")
@@ -34,7 +34,7 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
     timeline = None
     critical_count = 0
     if choice.cycle is not None:
-        snap = snapshot(actor.organization, choice.cycle, token=request_change_token(request))
+        snap = page_snapshot(request, actor.organization, choice.cycle)
         hidden = hidden_objective_keys(actor)
         # The bars carry findings' codes only: no need to name and link every finding.
         findings = [f for f in snap.roadmap.findings if not finding_hidden(f, hidden)]

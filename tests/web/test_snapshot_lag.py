@@ -1,0 +1,137 @@
+"""The kept whole-plan evaluation under a stream of writes: it may lag other people's changes
+by ``MILEPOST_LIVE_LAG_SECONDS`` but never the asking person's own, and requests that need a
+new one at the same moment share one computation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from milepost.okrs.key_results import record_checkin
+from milepost.organizations.access import Actor
+from milepost.organizations.models import Organization
+from milepost.web import snapshot as snapshots
+from milepost.web.middleware import WROTE_AT_COOKIE
+from tests.web.builders import Plan
+from tests.web.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _someone_checks_in(admin: Actor, plan: Plan, value: int) -> None:
+    record_checkin(actor=admin, key_result=plan.key_result, value=Decimal(value), confidence=5)
+
+
+def test_without_lag_every_change_is_evaluated_again(
+    settings: Any, plan: Plan, admin: Actor
+) -> None:
+    settings.MILEPOST_LIVE_LAG_SECONDS = 0
+    first = snapshots.snapshot(plan.org, plan.cycle)
+    assert snapshots.snapshot(plan.org, plan.cycle) is first  # nothing changed
+    _someone_checks_in(admin, plan, 40)
+    assert snapshots.snapshot(plan.org, plan.cycle) is not first
+
+
+def test_other_peoples_changes_may_lag_but_ones_own_never(
+    settings: Any, plan: Plan, admin: Actor
+) -> None:
+    settings.MILEPOST_LIVE_LAG_SECONDS = 5
+    first = snapshots.snapshot(plan.org, plan.cycle)
+    _someone_checks_in(admin, plan, 40)
+    # Someone else's change, within the lag: the kept evaluation still serves.
+    assert snapshots.snapshot(plan.org, plan.cycle) is first
+    # The asking person wrote after it was computed: evaluated again.
+    mine = snapshots.snapshot(plan.org, plan.cycle, fresh_after=time.time())
+    assert mine is not first
+    kr_key = next(k for k, pk in mine.key_result_ids.items() if pk == plan.key_result.pk)
+    assert mine.okr.key_results[kr_key].current == Decimal(40)
+    # Older than the lag: evaluated again for everyone.
+    settings.MILEPOST_LIVE_LAG_SECONDS = 1
+    _someone_checks_in(admin, plan, 60)
+    time.sleep(1.1)
+    assert snapshots.snapshot(plan.org, plan.cycle) is not mine
+
+
+def test_requests_at_the_same_moment_share_one_computation(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, org: Organization
+) -> None:
+    settings.MILEPOST_LIVE_LAG_SECONDS = 0
+    calls = []
+    release = threading.Event()
+
+    def slow_load(organization: Organization, cycle: Any, as_of: dt.date) -> object:
+        calls.append(as_of)
+        release.wait(5)
+        return snapshots.Snapshot(
+            as_of,
+            None,
+            None,
+            None,
+            {},
+            {},
+            {},
+            {},
+            computed_at=time.time(),  # type: ignore[arg-type]
+        )
+
+    monkeypatch.setattr(snapshots, "_load", slow_load)
+    day = dt.date(2026, 12, 1)
+    results: list[object] = []
+
+    def ask() -> None:
+        results.append(snapshots.snapshot(org, None, as_of=day, token=(7, "t")))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert len(calls) == 1
+    assert len(results) == 4
+    assert all(r is results[0] for r in results)
+
+
+def test_a_successful_post_marks_the_writer(plan: Plan, member: Actor) -> None:
+    client = client_for(member)
+    url = reverse("web:checkin-create", args=[plan.key_result.pk])
+    refused = client.post(url, {"value": "not a number"})
+    assert refused.status_code == 422
+    assert WROTE_AT_COOKIE not in refused.cookies
+    assert WROTE_AT_COOKIE not in client.get(reverse("web:dashboard")).cookies
+    saved = client.post(url, {"value": "42"})
+    assert saved.status_code in (200, 302)
+    cookie = saved.cookies[WROTE_AT_COOKIE]
+    assert abs(float(cookie.value) - time.time()) < 60
+    assert cookie["httponly"]
+
+
+def _objective_progress(client: Client, plan: Plan) -> str:
+    """The progress the dashboard shows for the plan's objective ("Progress 35%, …")."""
+    html = client.get(reverse("web:dashboard") + f"?cycle={plan.cycle.pk}").content.decode()
+    after = html[html.index(f'href="/objectives/{plan.objective.pk}/"') :]
+    return after[after.index('aria-label="Progress') :].split('"')[1]
+
+
+def test_ones_own_check_in_shows_on_the_dashboard_at_once_others_may_lag(
+    settings: Any, plan: Plan, member: Actor, admin: Actor
+) -> None:
+    settings.MILEPOST_LIVE_LAG_SECONDS = 3600
+    writer, onlooker = client_for(member), client_for(admin)
+    before = _objective_progress(writer, plan)
+    assert _objective_progress(onlooker, plan) == before
+    response = writer.post(
+        reverse("web:checkin-create", args=[plan.key_result.pk]), {"value": "95"}
+    )
+    assert response.status_code in (200, 302)
+    assert _objective_progress(writer, plan) != before  # the writer sees it at once
+    # The evaluation computed for the writer serves everyone from now on.
+    assert _objective_progress(onlooker, plan) == _objective_progress(writer, plan)
