@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workloads",
         default=None,
-        help="comma-separated server workloads to run (W1-W6, PEER; e.g. W2,W4,W5; default: all)",
+        help="comma-separated server workloads to run: W1 ... W6, PEER, 'W6 export/import' "
+        "(default: all)",
     )
     parser.add_argument(
         "--db", default=None, help="bench database name (default milepost_bench_s<scale>)"
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             if args.workloads:
                 wanted = {w.strip().upper() for w in args.workloads.split(",")}
-                steps = [(n, fn) for n, fn in steps if n.split()[0] in wanted or n.upper() in wanted]
+                steps = [(n, fn) for n, fn in steps if n.upper() in wanted]
             for name, fn in steps:
                 t = time.perf_counter()
                 try:
