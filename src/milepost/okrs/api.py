@@ -26,7 +26,7 @@ from milepost.okrs.access import (
     access_objective,
 )
 from milepost.okrs.api_cycles import router as cycles_router
-from milepost.okrs.engine_io import evaluate_cycle
+from milepost.okrs.engine_io import evaluate_cycle, evaluate_one_key_result, organization_today
 from milepost.okrs.models import (
     Alignment,
     CheckIn,
@@ -346,10 +346,12 @@ def _key_result_detail(actor: Actor, kr: KeyResult, response: HttpResponse) -> d
     """The key result with the engine's live numbers, forecast and explanation."""
     set_etag(response, kr)
     data = KeyResultOut.from_orm(kr).model_dump(by_alias=True)
-    objective = kr.objective
-    report = evaluate_cycle(actor.organization, objective.cycle)
-    result = report.key_results.get(f"{objective.key}/{kr.key}")
-    data["as_of"] = report.as_of
+    day = organization_today(actor.organization)
+    # An archived key result is out of the plan: its stored numbers, no live ones.
+    result = (
+        None if kr.archived_at is not None else evaluate_one_key_result(actor.organization, kr, day)
+    )
+    data["as_of"] = day
     if result is not None:
         hidden = hidden_objective_keys(actor)
         data.update(

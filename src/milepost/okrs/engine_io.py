@@ -312,6 +312,25 @@ def evaluate_cycle(
     )
 
 
+def evaluate_one_key_result(
+    organization: Organization, kr: KeyResult, as_of: dt.date | None = None
+) -> KeyResultResult:
+    """The live engine result of one key result (forecast included), as `evaluate_cycle`
+    gives it, from its own check-ins and milestones alone (a key result's numbers depend on
+    nothing else): two queries at most, whatever the size of the cycle.
+    ``kr.objective.cycle`` must be loaded."""
+    day = as_of or organization_today(organization)
+    checkins = list(CheckIn.objects.filter(key_result_id=kr.pk).order_by())
+    milestones: list[Milestone] = []
+    if kr.kind == KeyResultKind.MILESTONES or kr.curve == CurveKind.STEPPED:
+        milestones = list(
+            Milestone.objects.filter(key_result_id=kr.pk, archived_at__isnull=True).order_by()
+        )
+    return evaluate_key_result(
+        key_result_input(kr, checkins, milestones), day, organization.engine_settings()
+    )
+
+
 # --- writing the stored columns -------------------------------------------------------------
 
 
