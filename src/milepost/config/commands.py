@@ -164,6 +164,10 @@ def run_serve(args: argparse.Namespace) -> int:
         "60",
         "--graceful-timeout",
         "20",
+        # Idle keep-alive connections stay open 30 s (gunicorn's default is 2): clients and
+        # proxies that reuse a connection after a pause would otherwise meet a reset.
+        "--keep-alive",
+        "30",
     ]
     print(
         f"Serving on http://{args.bind}/ with {args.workers} workers x {args.threads} threads",

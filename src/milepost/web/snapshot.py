@@ -22,6 +22,7 @@ applied by the caller for each actor.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 from django.http import HttpRequest
 
 from milepost.audit.models import AuditEvent
@@ -42,6 +44,8 @@ from milepost.organizations.models import Organization
 from milepost.roadmap.engine_io import load_plan_with_ids
 
 MAX_ENTRIES = 16
+
+log = logging.getLogger(__name__)
 
 # What a kept evaluation is filed under: the organization (id, creation time), the cycle and
 # the day. The change token it was computed at is kept with it (`_Entry`).
@@ -130,11 +134,12 @@ def snapshot(
     web reads it with the membership: `milepost.web.context.request_change_token`).
 
     Under a stream of writes (check-ins every second) recomputing for every change would
-    keep the process busy with nothing else. So an evaluation up to
-    ``settings.MILEPOST_LIVE_LAG_SECONDS`` old is still served after a change — unless it
-    was computed before ``fresh_after`` (the time of the asking person's own last write:
-    they always see it) — and requests that need a new evaluation at the same moment share
-    one computation."""
+    keep the process busy with nothing else, and make every page wait for it. So with
+    ``settings.MILEPOST_LIVE_LAG_SECONDS`` above 0, an evaluation made before the latest
+    change is still served — unless it was computed before ``fresh_after`` (the time of the
+    asking person's own last write: they always see it); once it is older than the lag it is
+    computed anew in a background thread while it is served. Requests that must wait for a
+    new evaluation at the same moment share one computation."""
     day = as_of or organization_today(organization)
     current = token if token is not None else change_token(organization)
     key: CacheKey = (
@@ -145,13 +150,17 @@ def snapshot(
     )
     lag = float(settings.MILEPOST_LIVE_LAG_SECONDS)
     asked_at = time.time()
-    not_before = max(asked_at - lag, min(fresh_after or 0.0, asked_at))
+    own_write = min(fresh_after or 0.0, asked_at)
     while True:
         with _lock:
             entry = _cache.get(key)
             if entry is not None and (
-                entry.token == current or (lag > 0 and entry.snap.computed_at >= not_before)
+                entry.token == current or (lag > 0 and entry.snap.computed_at >= own_write)
             ):
+                if entry.token != current and entry.snap.computed_at < asked_at - lag:
+                    # Older than the lag: still served, and computed anew in the background
+                    # (once), so that no request waits for a whole-plan evaluation.
+                    _refresh_in_background(key, organization, cycle, day, current)
                 _cache.move_to_end(key)
                 return entry.snap
             running = _in_flight.get(key)
@@ -168,16 +177,47 @@ def snapshot(
                     return entry.snap
     try:
         computed = _load(organization, cycle, day)
-        with _lock:
-            _cache[key] = _Entry(current, computed)
-            _cache.move_to_end(key)
-            while len(_cache) > MAX_ENTRIES:
-                _cache.popitem(last=False)
+        _store(key, current, computed)
     finally:
         with _lock:
             _in_flight.pop(key, None)
         running.set()
     return computed
+
+
+def _store(key: CacheKey, token: tuple[int | None, str], computed: Snapshot) -> None:
+    with _lock:
+        _cache[key] = _Entry(token, computed)
+        _cache.move_to_end(key)
+        while len(_cache) > MAX_ENTRIES:
+            _cache.popitem(last=False)
+
+
+def _refresh_in_background(
+    key: CacheKey,
+    organization: Organization,
+    cycle: Cycle | None,
+    day: dt.date,
+    token: tuple[int | None, str],
+) -> None:
+    """Compute the evaluation for `key` in a thread of its own, unless one is being computed
+    already (call with `_lock` held)."""
+    if key in _in_flight:
+        return
+    done = _in_flight[key] = threading.Event()
+
+    def refresh() -> None:
+        try:
+            _store(key, token, _load(organization, cycle, day))
+        except Exception:
+            log.exception("refreshing the plan evaluation of organization %s failed", key[0])
+        finally:
+            with _lock:
+                _in_flight.pop(key, None)
+            done.set()
+            connections.close_all()  # this thread's own connections
+
+    threading.Thread(target=refresh, name="milepost-plan-refresh", daemon=True).start()
 
 
 def page_snapshot(
