@@ -33,7 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import get_hasher, make_password
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -104,11 +104,16 @@ def load_demo(today: date | None = None, *, progress: Progress | None = None) ->
     return organization
 
 
-@functools.cache
 def _password_hash() -> str:
-    # Hashing is deliberately slow (about a second with Argon2): once per process, shared by
-    # every demo person (a published demo password gains nothing from distinct salts).
-    return make_password(DEMO_PASSWORD)
+    # Hashing is deliberately slow (about a second with Argon2): once per process and hasher,
+    # shared by every demo person (a published demo password gains nothing from distinct
+    # salts). Keyed by the hasher in use: a hash made under other settings may not verify.
+    return _hash_with(get_hasher().algorithm)
+
+
+@functools.cache
+def _hash_with(algorithm: str) -> str:
+    return make_password(DEMO_PASSWORD, hasher=algorithm)
 
 
 def _rng(*parts: object) -> random.Random:
