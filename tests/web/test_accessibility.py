@@ -19,6 +19,9 @@ from tests.web.pages import form_urls, page_urls
 
 NAMELESS_INPUT_TYPES = {"hidden", "submit", "button", "reset", "image"}
 NAMING_ATTRIBUTES = ("aria-label", "aria-labelledby", "title")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+# Status and severity badges: the colour comes from the class, the words must be there too.
+BADGE_PREFIXES = ("status--", "sev--")
 
 
 @dataclass
@@ -41,6 +44,7 @@ class _Open:
     depth: int = 0
     text: list[str] = field(default_factory=list)
     has_title: bool = False
+    hidden: bool = False
 
 
 class A11yParser(HTMLParser):
@@ -79,8 +83,11 @@ class A11yParser(HTMLParser):
         if tag == "svg" and attrs.get("role") == "img":
             self._open(_Open(tag, attrs), self.images)
         classes = attrs.get("class", "").split()
-        if any(c.startswith("status--") for c in classes) and tag not in {"input", "img"}:
+        if any(c.startswith(BADGE_PREFIXES) for c in classes) and tag not in VOID:
             self._open(_Open(tag, attrs), self.badges)
+        if attrs.get("aria-hidden") == "true" and tag not in VOID:
+            # An icon hidden from screen readers does not count as the badge's words.
+            self.open.append(_Open(tag, attrs, hidden=True))
 
     def _open(self, item: _Open, into: list[_Open]) -> None:
         self.open.append(item)
@@ -97,6 +104,8 @@ class A11yParser(HTMLParser):
                     self.open.remove(item)
 
     def handle_data(self, data: str) -> None:
+        if any(item.hidden for item in self.open):
+            return
         for item in self.open:
             item.text.append(data)
 
@@ -193,7 +202,8 @@ def test_the_check_finds_a_nameless_control_a_colour_only_status_and_a_bare_imag
     html = (
         '<label for="a">A</label><input id="a"><label>B <input name="b"></label>'
         '<input type="hidden" name="h"><input name="c"><select name="d"></select>'
-        '<span class="status status--at_risk"></span><span class="status--done">Done</span>'
+        '<span class="status status--at_risk"><span aria-hidden="true">!</span></span>'
+        '<span class="status--done"><span aria-hidden="true">✓</span>Done</span>'
         '<img src="x.png"><img src="y.png" alt=""><svg role="img"><rect/></svg>'
         '<svg role="img" aria-label="Timeline"></svg>'
     )
