@@ -96,7 +96,9 @@ def with_visibility(actor: Actor, objectives: QuerySet[Objective]) -> QuerySet[O
     )
 
 
-_TREE_OBJECTIVE_COLUMNS = (
+# An objective node's columns (the stored numbers included), as the tree and its subtree
+# partial read them.
+TREE_NODE_COLUMNS = (
     "pk",
     "key",
     "title",
@@ -107,8 +109,8 @@ _TREE_OBJECTIVE_COLUMNS = (
     "progress",
     "expected",
     "status",
-    "visible_to_actor",
 )
+_TREE_OBJECTIVE_COLUMNS = (*TREE_NODE_COLUMNS, "visible_to_actor")
 _TREE_KR_COLUMNS = (
     "pk",
     "objective_id",

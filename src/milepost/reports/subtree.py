@@ -24,7 +24,7 @@ from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective
 from milepost.okrs.plan_rows import places
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Organization
-from milepost.reports.queries import TreeNode, with_visibility
+from milepost.reports.queries import TREE_NODE_COLUMNS, TreeNode, with_visibility
 
 # (child objective, link weight, key result it hangs from or None)
 _Edge = tuple[int, Decimal, int | None]
@@ -142,18 +142,7 @@ def alignment_children(
         for row in with_visibility(
             actor,
             Objective.objects.of(actor.organization_id).filter(pk__in=[c for c, _, _ in below]),
-        ).values_list(
-            "pk",
-            "key",
-            "title",
-            "visibility",
-            "state",
-            "owner_team_id",
-            "owner_user_id",
-            "progress",
-            "expected",
-            "status",
-        )
+        ).values_list(*TREE_NODE_COLUMNS)
     }
     titles: dict[int, str] = {}
     if node in shape.visible and any(kr is not None for _, _, kr in below):
