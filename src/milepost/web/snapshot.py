@@ -167,14 +167,9 @@ def snapshot(
             if running is None:
                 running = _in_flight[key] = threading.Event()
                 break
-        # Another request of this process is computing it: wait and use that (if it
-        # started late enough for this request; otherwise loop and compute anew).
+        # Another request of this process is computing it: wait, then look again (its
+        # result serves if it is recent enough for this request; else compute anew).
         running.wait(timeout=120)
-        if lag <= 0:
-            with _lock:
-                entry = _cache.get(key)
-                if entry is not None and entry.token == current:
-                    return entry.snap
     try:
         computed = _load(organization, cycle, day)
         _store(key, current, computed)
