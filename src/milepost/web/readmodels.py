@@ -14,8 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BooleanField, Case, Q, Value, When
+from django.db.models import BooleanField, Case, OuterRef, Q, Value, When
 
+from milepost.dbjson import date_of, decimal_of, decode_rows, json_rows
 from milepost.engine.explain import Explanation
 from milepost.engine.model import (
     AlignmentLink,
@@ -33,6 +34,7 @@ from milepost.engine.rollup import rollup_objectives
 from milepost.okrs.access import can_check_in, can_edit_key_result, can_edit_objective
 from milepost.okrs.engine_io import checkin_history, key_result_input, organization_today
 from milepost.okrs.models import Alignment, CheckIn, KeyResult, Objective
+from milepost.okrs.plan_rows import places
 from milepost.okrs.querysets import objective_visibility_q
 from milepost.organizations.access import Actor
 from milepost.roadmap.models import InitiativeKeyResult, Milestone
@@ -88,12 +90,41 @@ def _stored_result(objective: Objective) -> ObjectiveResult:
     )
 
 
+_WEIGHT_PLACES = places(Milestone, "weight")
+
+
+def _milestones_of(text: str | None) -> list[Milestone]:
+    """The milestones of a `json_rows(..., "key", "date", "weight", "done_on")` column, as
+    unsaved rows carrying what `key_result_input` reads."""
+    return [
+        Milestone(
+            key=key,
+            date=date_of(day),
+            weight=decimal_of(weight, _WEIGHT_PLACES),
+            done_on=date_of(done) if done else None,
+        )
+        for key, day, weight, done in decode_rows(text)
+    ]
+
+
 def _key_results(
     actor: Actor, objective: Objective, today: dt.date
 ) -> tuple[list[KeyResultView], list[KeyResult]]:
     """The objective's live key results evaluated by the engine, and its archived ones."""
+    # The milestones that count toward each key result ride along as one JSON column.
     everything = list(
-        KeyResult.objects.filter(objective=objective).select_related("owner").order_by("key", "pk")
+        KeyResult.objects.filter(objective=objective)
+        .select_related("owner")
+        .annotate(
+            milestone_rows=json_rows(
+                Milestone.objects.filter(key_result_id=OuterRef("pk"), archived_at__isnull=True),
+                "key",
+                "date",
+                "weight",
+                "done_on",
+            )
+        )
+        .order_by("key", "pk")
     )
     archived = [kr for kr in everything if kr.archived_at is not None]
     rows = [kr for kr in everything if kr.archived_at is None]
@@ -101,13 +132,10 @@ def _key_results(
         kr.objective = objective
     ids = [kr.pk for kr in rows]
     checkins: dict[int, list[CheckIn]] = defaultdict(list)
-    milestones: dict[int, list[Milestone]] = defaultdict(list)
+    milestones = {kr.pk: _milestones_of(kr.milestone_rows) for kr in rows}  # type: ignore[attr-defined]
     if ids:
         for c in CheckIn.objects.filter(key_result_id__in=ids).select_related("author"):
             checkins[c.key_result_id].append(c)
-        if any(kr.kind == KeyResultKind.MILESTONES or kr.curve == Curve.STEPPED for kr in rows):
-            for m in Milestone.objects.filter(key_result_id__in=ids, archived_at__isnull=True):
-                milestones[m.key_result_id].append(m)  # type: ignore[index]
     settings = actor.organization.engine_settings()
     views = []
     closed = cycle_is_closed(objective)
