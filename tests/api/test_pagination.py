@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from milepost.organizations.models import Team
+from milepost.work.models import Task
 from tests import factories
 from tests.api.conftest import Api
 
@@ -99,3 +100,33 @@ def test_updated_since_filter(api_viewer: Api) -> None:
     assert keys == ["new"]
     naive = api_viewer.get("/teams", {"updated_since": "2026-01-01T00:00:00"})
     assert naive.status_code == 422
+
+
+@pytest.mark.parametrize("ordering", ["id", "-id", "title", "-title", "updated_at", "-updated_at"])
+def test_the_task_list_walks_every_shape_in_order(api_viewer: Api, ordering: str) -> None:
+    """The task list's page query is compiled once per shape (api.pagination.PreparedList):
+    every ordering and filter, page after page, gives the rows in list order, each once,
+    and another organization's tasks never."""
+    org = api_viewer.org
+    first, second = factories.make_initiative(org), factories.make_initiative(org)
+    for i in range(9):
+        # Repeated titles: the id breaks ties between rows with the same ordering value.
+        factories.make_task(
+            first if i % 3 else second, title=f"task {i % 4}", status="todo" if i % 2 else "done"
+        )
+    other = factories.make_initiative(factories.make_org(name="Other", slug="other"))
+    factories.make_task(other, title="task 0", status="todo")
+    name = ordering.lstrip("-")
+    for filters in ({}, {"status": "todo"}, {"initiative": first.pk}):
+        expected = list(
+            Task.objects.filter(organization=org, **filters)
+            .order_by(*((ordering, "-id") if ordering.startswith("-") else (ordering, "id")))
+            .values_list("id", flat=True)
+            if name != "id"
+            else Task.objects.filter(organization=org, **filters)
+            .order_by(ordering)
+            .values_list("id", flat=True)
+        )
+        for limit in (2, 50):
+            pages = _walk(api_viewer, "/tasks", {"ordering": ordering, "limit": limit, **filters})
+            assert [i for page in pages for i in page] == expected, (filters, limit)

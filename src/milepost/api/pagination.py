@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -31,6 +31,7 @@ from ninja import Field, Schema
 
 from milepost.api.renderers import dumps
 from milepost.errors import InvalidInput
+from milepost.prepared import PreparedRows
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -111,14 +112,21 @@ def _ordered_page[M: models.Model](
     qs = queryset.order_by(*order_by)
     if page.cursor:
         value, pk = _decode(page.cursor, ordering, field)
-        after = "lt" if descending else "gt"
-        if field is None:
-            qs = qs.filter(**{f"id__{after}": pk})
-        else:
-            qs = qs.filter(
-                Q(**{f"{name}__{after}": value}) | Q(**{name: value, f"id__{after}": pk})
-            )
+        qs = _after(qs, ordering, value, pk)
     return qs, name, field
+
+
+def _after[M: models.Model](
+    queryset: models.QuerySet[M], ordering: str, value: Any, pk: int
+) -> models.QuerySet[M]:
+    """The rows after (value, pk) in `ordering`."""
+    name = ordering.lstrip("-")
+    after = "lt" if ordering.startswith("-") else "gt"
+    if name == "id":
+        return queryset.filter(**{f"id__{after}": pk})
+    return queryset.filter(
+        Q(**{f"{name}__{after}": value}) | Q(**{name: value, f"id__{after}": pk})
+    )
 
 
 def _next_link(request: HttpRequest, next_cursor: str) -> str:
@@ -170,19 +178,38 @@ def paginate_rows[M: models.Model](
     of those columns and written straight to JSON, the same JSON the schema would give,
     without building a model instance and validating it per row (issue 9, W4: that was most
     of a task list's time). Returns the whole response, Link header included."""
-    qs, name, field = _ordered_page(queryset, page=page, ordering=ordering)
+    qs, name, _ = _ordered_page(queryset, page=page, ordering=ordering)
+    sources, extra = _row_columns(item, name)
+    rows = list(qs.values_list(*sources, *extra)[: page.limit + 1])
+    return _rows_page(request, rows, item=item, page=page, ordering=ordering)
+
+
+def _row_columns(item: type[Schema], name: str) -> tuple[list[str], list[str]]:
+    """The item's columns, and the id and ordering column when the item lacks them."""
+    sources = [source for _, source in _columns(item)]
+    return sources, [c for c in dict.fromkeys(("id", name)) if c not in sources]
+
+
+def _rows_page(
+    request: HttpRequest,
+    rows: list[tuple[Any, ...]],
+    *,
+    item: type[Schema],
+    page: PageQuery,
+    ordering: str,
+) -> HttpResponse:
+    """The JSON response of a page read as `_row_columns` tuples (``limit + 1`` at most)."""
+    name = ordering.lstrip("-")
     columns = _columns(item)
-    sources = [source for _, source in columns]
-    extra = [c for c in dict.fromkeys(("id", name)) if c not in sources]
+    sources, extra = _row_columns(item, name)
     names = [n for n, _ in columns]
     width = len(names)
-    rows = list(qs.values_list(*sources, *extra)[: page.limit + 1])
     next_cursor = None
     link = None
     if len(rows) > page.limit:
         rows = rows[: page.limit]
         last = dict(zip([*sources, *extra], rows[-1], strict=True))
-        next_cursor = _encode(ordering, last[name] if field is not None else last["id"], last["id"])
+        next_cursor = _encode(ordering, last[name], last["id"])
         link = _next_link(request, next_cursor)
     body = dumps(
         {"items": [dict(zip(names, row[:width], strict=True)) for row in rows], "next": next_cursor}
@@ -191,3 +218,70 @@ def paginate_rows[M: models.Model](
     if link is not None:
         response["Link"] = link
     return response
+
+
+class PreparedList:
+    """A list whose page query is compiled once per shape (`milepost.prepared`): which
+    filters are given, the ordering, whether a cursor is, and the page size. It answers
+    what `paginate_rows` answers for the same filters.
+
+    ``build(**filters)`` returns the list's rows before ordering (the organization and each
+    filter given); ``placeholders`` has a distinctive value of the right type for every
+    filter it may take. Orderings whose cursor value is not an integer or text (dates,
+    times) are paged through `paginate_rows`: their values are bound differently per
+    backend, so they are not prepared.
+    """
+
+    def __init__(
+        self,
+        build: Callable[..., models.QuerySet[Any]],
+        *,
+        model: type[models.Model],
+        item: type[Schema],
+        placeholders: dict[str, Any],
+    ) -> None:
+        self._build = build
+        self._model = model
+        self._item = item
+        self._placeholders = placeholders
+        self._prepared: dict[tuple[Any, ...], PreparedRows] = {}
+
+    def page(
+        self, request: HttpRequest, *, filters: dict[str, Any], page: PageQuery, ordering: str
+    ) -> HttpResponse:
+        name = ordering.lstrip("-")
+        field = None if name == "id" else self._model._meta.get_field(name)
+        if field is not None and not isinstance(field, models.CharField):
+            queryset = self._build(**filters)
+            return paginate_rows(request, queryset, page=page, ordering=ordering, item=self._item)
+        values = dict(filters)
+        if page.cursor:
+            value, pk = _decode(page.cursor, ordering, field)
+            values |= {"after_id": pk} | ({"after_value": value} if field is not None else {})
+        shape = (tuple(sorted(filters)), ordering, bool(page.cursor), page.limit)
+        prepared = self._prepared.get(shape) or self._prepare(shape)
+        return _rows_page(
+            request, prepared.rows(**values), item=self._item, page=page, ordering=ordering
+        )
+
+    def _prepare(self, shape: tuple[Any, ...]) -> PreparedRows:
+        names, ordering, after, limit = shape
+        sources, extra = _row_columns(self._item, ordering.lstrip("-"))
+        text = ordering.lstrip("-") != "id"
+
+        def build(**values: Any) -> models.QuerySet[Any]:
+            qs = self._build(**{k: values[k] for k in names})
+            qs, _, _ = _ordered_page(
+                qs, page=PageQuery(cursor=None, limit=limit), ordering=ordering
+            )
+            if after:
+                qs = _after(qs, ordering, values.get("after_value"), values["after_id"])
+            return qs.values_list(*sources, *extra)[: limit + 1]
+
+        placeholders = {k: self._placeholders[k] for k in names}
+        if after:
+            placeholders["after_id"] = -(2**62)
+            if text:
+                placeholders["after_value"] = "placeholder: no row has this"
+        prepared = self._prepared[shape] = PreparedRows(build, **placeholders)
+        return prepared

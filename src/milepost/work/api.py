@@ -11,7 +11,7 @@ from ninja.responses import Status
 from milepost.api.auth import org_actor
 from milepost.api.common import PathId, Slug, changes_of, member_user, reference, responses
 from milepost.api.etag import required_version, set_etag
-from milepost.api.pagination import page_of, paginate_rows
+from milepost.api.pagination import PreparedList, page_of, paginate_rows
 from milepost.okrs.access import access_cycle
 from milepost.organizations.access import access_team
 from milepost.organizations.querysets import TenantQuerySet
@@ -43,30 +43,76 @@ def _etagged(response: HttpResponse, instance: Any) -> Any:
 # Tasks ---------------------------------------------------------------------------------
 
 
+def _task_rows(
+    organization: int,
+    archived: bool = False,
+    initiative: int | None = None,
+    assignee: int | None = None,
+    cycle: int | None = None,
+    team: int | None = None,
+    status: str | None = None,
+    updated_since: Any = None,
+) -> TenantQuerySet[Task]:
+    """The tasks a list shows for these filters (the ones given, and only those)."""
+    qs: TenantQuerySet[Task] = Task.objects.of(organization)
+    qs = qs.archived() if archived else qs.active().filter(initiative__archived_at__isnull=True)
+    if initiative is not None:
+        qs = qs.filter(initiative_id=initiative)
+    if assignee is not None:
+        qs = qs.filter(assignee_id=assignee)
+    if cycle is not None:
+        qs = qs.filter(initiative__cycle_id=cycle)
+    if team is not None:
+        qs = qs.filter(initiative__team_id=team)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if updated_since is not None:
+        qs = qs.filter(updated_at__gte=updated_since)
+    return qs
+
+
+# The task list runs on every board refresh and sync (issue 9, W4): its page query is
+# compiled once per shape. Each placeholder is a value no row holds.
+_TASK_PAGES = PreparedList(
+    _task_rows,
+    model=Task,
+    item=TaskOut,
+    placeholders={
+        "organization": -(2**62) + 10,
+        "archived": "unused",
+        "initiative": -(2**62) + 11,
+        "assignee": -(2**62) + 12,
+        "cycle": -(2**62) + 13,
+        "team": -(2**62) + 14,
+        "status": "placeholder: no task has this status",
+        "updated_since": "unused",
+    },
+)
+
+
 @router.get(f"{ORG}/tasks", response=responses({200: page_of(TaskOut)}), tags=["tasks"])
 def list_tasks(request: HttpRequest, slug: Slug, params: Query[TaskQuery]) -> Any:
     """Tasks, filtered by initiative, assignee, cycle, team, status, update time."""
     actor = org_actor(request, slug)
-    qs: TenantQuerySet[Task] = Task.objects.of(actor.organization_id)
-    if params.archived:
-        qs = qs.archived()
-    else:
-        qs = qs.active().filter(initiative__archived_at__isnull=True)
+    filters: dict[str, Any] = {"organization": actor.organization_id}
     if params.initiative is not None:
-        qs = qs.filter(
-            initiative=reference(access_initiative, actor, params.initiative, "initiative")
-        )
-    if params.assignee is not None:
-        qs = qs.filter(assignee=member_user(actor, params.assignee, "assignee"))
+        initiative = reference(access_initiative, actor, params.initiative, "initiative")
+        filters["initiative"] = initiative.pk
+    if (assignee := member_user(actor, params.assignee, "assignee")) is not None:
+        filters["assignee"] = assignee.pk
     if params.cycle is not None:
-        qs = qs.filter(initiative__cycle=reference(access_cycle, actor, params.cycle, "cycle"))
+        filters["cycle"] = reference(access_cycle, actor, params.cycle, "cycle").pk
     if params.team is not None:
-        qs = qs.filter(initiative__team=reference(access_team, actor, params.team, "team"))
+        filters["team"] = reference(access_team, actor, params.team, "team").pk
     if params.status:
-        qs = qs.filter(status=params.status)
-    if params.updated_since:
-        qs = qs.filter(updated_at__gte=params.updated_since)
-    return paginate_rows(request, qs, page=params, ordering=params.ordering, item=TaskOut)
+        filters["status"] = params.status
+    if params.archived or params.updated_since:
+        # Not prepared: a flag that changes the query's shape, a time bound per backend.
+        qs = _task_rows(
+            **filters, archived=params.archived, updated_since=params.updated_since or None
+        )
+        return paginate_rows(request, qs, page=params, ordering=params.ordering, item=TaskOut)
+    return _TASK_PAGES.page(request, filters=filters, page=params, ordering=params.ordering)
 
 
 @router.post(f"{ORG}/tasks", response=responses({201: TaskOut}), tags=["tasks"])
