@@ -4,6 +4,7 @@ findings and the priority ranking (all computed by `milepost.reports.queries`)."
 from __future__ import annotations
 
 import dataclasses
+import operator
 from datetime import date
 from typing import Any
 
@@ -61,14 +62,19 @@ _KR_NODE_FIELDS = tuple(
     for f in dataclasses.fields(queries.KeyResultNode)
     if f.name != "children"
 )
+# A node's fields read in one C call each (a large tree has thousands of nodes).
+_node_values = operator.attrgetter(*(attr for attr, _ in _NODE_FIELDS))
+_node_names = tuple(name for _, name in _NODE_FIELDS)
+_kr_values = operator.attrgetter(*(attr for attr, _ in _KR_NODE_FIELDS))
+_kr_names = tuple(name for _, name in _KR_NODE_FIELDS)
 
 
 def _tree_json(node: queries.TreeNode) -> dict[str, Any]:
     """A tree node as `TreeNodeOut` writes it (its key results and children included)."""
-    out = {name: getattr(node, attr) for attr, name in _NODE_FIELDS}
+    out = dict(zip(_node_names, _node_values(node), strict=True))
     out["key_results"] = [
         {
-            **{name: getattr(kr, attr) for attr, name in _KR_NODE_FIELDS},
+            **dict(zip(_kr_names, _kr_values(kr), strict=True)),
             "children": [_tree_json(c) for c in kr.children],
         }
         for kr in node.key_results
