@@ -33,6 +33,7 @@ Rules (docs/plan-format.md, "Importing a plan"):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from django.db import transaction
@@ -42,6 +43,7 @@ from milepost.errors import DomainError, NotFound, PermissionDenied
 from milepost.okrs.engine_io import recompute_organization
 from milepost.organizations.access import Actor, system_actor
 from milepost.organizations.models import Organization, Role
+from milepost.plans.bulk_import import NeedItemPath, bulk_import, has_plan_data
 from milepost.plans.canonical import canonical_data
 from milepost.plans.document import PlanDocument
 from milepost.plans.import_context import ImportContext
@@ -133,6 +135,38 @@ def _run(ctx: ImportContext, document: PlanDocument) -> None:
     ctx.finish()
 
 
+def _bulk_applies(organization: Organization, actor: Actor) -> bool:
+    """Whether the bulk path may import: an organization with no plan data, and an actor
+    the bulk path knows may create everything (the command line, or an admin signed in)."""
+    return actor.has_role(Role.ADMIN) and actor.token is None and not has_plan_data(organization)
+
+
+def _run_bulk(
+    actor: Actor,
+    organization: Organization,
+    locator: FileLocator,
+    result: ImportResult,
+    document: PlanDocument,
+) -> bool:
+    """Import through the bulk path (`milepost.plans.bulk_import`); False when it hands the
+    file to the item path, with everything it did undone and the result as it was."""
+    saved = (
+        list(result.errors),
+        list(result.warnings),
+        list(result.changes),
+        {kind: replace(counts) for kind, counts in result.counts.items()},
+    )
+    ctx = ImportContext(actor=actor, organization=organization, locator=locator, result=result)
+    try:
+        with transaction.atomic():
+            bulk_import(ctx, document)
+    except NeedItemPath:
+        result.errors, result.warnings, result.changes, result.counts = saved
+        organization.refresh_from_db()  # settings the bulk path wrote are rolled back
+        return False
+    return True
+
+
 def import_plan(
     *,
     actor_or_none: Actor | None,
@@ -140,6 +174,7 @@ def import_plan(
     organization_slug: str,
     dry_run: bool = False,
     source: Mapping[str, Any] | None = None,
+    bulk: bool = True,
 ) -> ImportResult:
     """Import a plan document (or a bare engine `Plan`) into the organization
     `organization_slug` (see the module docstring for the rules).
@@ -147,6 +182,9 @@ def import_plan(
     ``actor_or_none``: the person importing (an admin of that very organization; `NotFound`
     for another organization, `PermissionDenied` below admin), or None for the command line,
     which imports as the system and creates the organization when the slug is new.
+    ``bulk``: into an organization with no plan data, insert in bulk after validating the
+    whole file in memory (`milepost.plans.bulk_import`; same result, same rows); False
+    imports item by item through the services whatever the organization holds.
     ``source``: the plan data as read from the file, to report errors at their place in it
     and to know which settings the file writes (default: the document's canonical data).
 
@@ -163,10 +201,13 @@ def import_plan(
             found = _organization(actor_or_none, organization_slug, document, result)
             if found is not None:
                 organization, actor = found
-                ctx = ImportContext(
-                    actor=actor, organization=organization, locator=locator, result=result
-                )
-                _run(ctx, document)
+                if not (bulk and _bulk_applies(organization, actor)) or not _run_bulk(
+                    actor, organization, locator, result, document
+                ):
+                    ctx = ImportContext(
+                        actor=actor, organization=organization, locator=locator, result=result
+                    )
+                    _run(ctx, document)
                 if not result.errors:
                     recompute_organization(organization)
             if result.errors or dry_run:
@@ -186,6 +227,7 @@ def import_plan_text(
     organization_slug: str,
     dry_run: bool = False,
     fmt: Literal["yaml", "json"] | None = None,
+    bulk: bool = True,
 ) -> ImportResult:
     """Read a plan file's text (YAML or JSON) and import it (`import_plan`). A file that
     breaks the format is not imported: the result lists every issue with its path. Raises
@@ -204,4 +246,5 @@ def import_plan_text(
         organization_slug=organization_slug,
         dry_run=dry_run,
         source=data,
+        bulk=bulk,
     )
