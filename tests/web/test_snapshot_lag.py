@@ -61,7 +61,9 @@ def test_requests_at_the_same_moment_share_one_computation(
     calls = []
     release = threading.Event()
 
-    def slow_load(organization: Organization, cycle: Any, as_of: dt.date) -> object:
+    def slow_load(
+        organization: Organization, cycle: Any, as_of: dt.date, previous: object = None
+    ) -> object:
         calls.append(as_of)
         release.wait(5)
         return snapshots.Snapshot(
@@ -101,7 +103,9 @@ def test_an_evaluation_older_than_the_lag_is_served_while_it_is_computed_anew(
     settings.MILEPOST_LIVE_LAG_SECONDS = 1
     loads: list[float] = []
 
-    def load(organization: Organization, cycle: Any, as_of: dt.date) -> object:
+    def load(
+        organization: Organization, cycle: Any, as_of: dt.date, previous: object = None
+    ) -> object:
         loads.append(time.time())
         return snapshots.Snapshot(
             as_of,
@@ -169,3 +173,62 @@ def test_ones_own_check_in_shows_on_the_dashboard_at_once_others_may_lag(
     assert _objective_progress(writer, plan) != before  # the writer sees it at once
     # The evaluation computed for the writer serves everyone from now on.
     assert _objective_progress(onlooker, plan) == _objective_progress(writer, plan)
+
+
+def _fresh(plan: Plan) -> snapshots.Snapshot:
+    """The evaluation read from scratch, as a new process would."""
+    snapshots.clear()
+    return snapshots.snapshot(plan.org, plan.cycle)
+
+
+def test_after_check_ins_only_the_kept_plan_is_patched_and_equals_a_fresh_read(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, plan: Plan, admin: Actor
+) -> None:
+    """A stream of check-ins re-reads only the histories they touched (two queries, not the
+    whole plan), and the evaluation is the one a fresh read gives — corrections included."""
+    from milepost.okrs.key_results import correct_checkin
+
+    settings.MILEPOST_LIVE_LAG_SECONDS = 0
+    # The plan was made a moment ago; in a test nothing commits late.
+    monkeypatch.setattr(snapshots, "CHANGE_MARGIN_SECONDS", 0.0)
+    snapshots.snapshot(plan.org, plan.cycle)
+    first = record_checkin(actor=admin, key_result=plan.key_result, value=Decimal(30), confidence=4)
+    correct_checkin(actor=admin, checkin=first, value=Decimal(35))
+    _someone_checks_in(admin, plan, 50)
+    reads: list[object] = []
+    real = snapshots.load_plan_with_ids
+    monkeypatch.setattr(
+        snapshots, "load_plan_with_ids", lambda *a, **k: reads.append(1) or real(*a, **k)
+    )
+    patched = snapshots.snapshot(plan.org, plan.cycle)
+    assert reads == []  # patched, not read again
+    fresh = _fresh(plan)
+    assert reads == [1]
+    assert patched.plan == fresh.plan
+    assert patched.okr == fresh.okr
+    assert patched.roadmap == fresh.roadmap
+    kr_key = next(k for k, pk in patched.key_result_ids.items() if pk == plan.key_result.pk)
+    assert patched.okr.key_results[kr_key].current == Decimal(50)
+
+
+def test_any_other_change_reads_the_plan_anew(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, plan: Plan, admin: Actor
+) -> None:
+    from milepost.okrs.services import update_objective
+
+    settings.MILEPOST_LIVE_LAG_SECONDS = 0
+    monkeypatch.setattr(snapshots, "CHANGE_MARGIN_SECONDS", 0.0)
+    snapshots.snapshot(plan.org, plan.cycle)
+    _someone_checks_in(admin, plan, 20)
+    update_objective(
+        actor=admin, objective=plan.objective, changes={"title": "Renamed after the read"}
+    )
+    reads: list[object] = []
+    real = snapshots.load_plan_with_ids
+    monkeypatch.setattr(
+        snapshots, "load_plan_with_ids", lambda *a, **k: reads.append(1) or real(*a, **k)
+    )
+    again = snapshots.snapshot(plan.org, plan.cycle)
+    assert reads == [1]
+    assert any(o.title == "Renamed after the read" for o in again.plan.objectives)
+    assert again.plan == _fresh(plan).plan

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -157,6 +157,22 @@ def _checkins(checkins: list[list[Any]]) -> list[CheckInRow]:
         )
         for pk, corrects, effective, recorded, value, confidence in checkins
     ]
+
+
+def checkins_of_key_results_of(checkin_ids: Collection[int]) -> dict[int, list[CheckInRow]]:
+    """Every live check-in of the key results the check-ins `checkin_ids` belong to, by key
+    result id (one query): what `checkin_history` needs to rebuild those histories."""
+    rows: dict[int, list[CheckInRow]] = defaultdict(list)
+    if not checkin_ids:
+        return rows
+    krs = CheckIn.objects.filter(pk__in=sorted(checkin_ids)).values("key_result_id")
+    for kr_id, pk, corrects_id, effective, recorded, value, confidence in CheckIn.objects.filter(
+        key_result_id__in=krs, archived_at__isnull=True
+    ).values_list(
+        "key_result_id", "pk", "corrects_id", "effective_date", "recorded_at", "value", "confidence"
+    ):
+        rows[kr_id].append(CheckInRow(pk, corrects_id, effective, recorded, value, confidence))
+    return rows
 
 
 def load_okrs(

@@ -21,6 +21,7 @@ applied by the caller for each actor.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -34,14 +35,15 @@ from django.db import connections
 from django.http import HttpRequest
 
 from milepost.audit.models import AuditEvent
-from milepost.engine.model import Plan
+from milepost.engine.model import CheckInPoint, Plan
 from milepost.engine.okr import evaluate_okrs
 from milepost.engine.results import OkrReport
 from milepost.engine.roadmap import RoadmapReport, evaluate_roadmap
-from milepost.okrs.engine_io import organization_today
+from milepost.okrs.engine_io import checkin_history, organization_today
 from milepost.okrs.models import Cycle
+from milepost.okrs.plan_rows import checkins_of_key_results_of
 from milepost.organizations.models import Organization
-from milepost.roadmap.engine_io import load_plan_with_ids
+from milepost.roadmap.engine_io import LoadedPlan, load_plan_with_ids
 
 MAX_ENTRIES = 16
 
@@ -102,21 +104,85 @@ def change_token(organization: Organization) -> tuple[int | None, str]:
     return latest[0], latest[1].isoformat()
 
 
-def _load(organization: Organization, cycle: Cycle | None, as_of: dt.date) -> Snapshot:
+def _load(
+    organization: Organization,
+    cycle: Cycle | None,
+    as_of: dt.date,
+    previous: Snapshot | None = None,
+) -> Snapshot:
+    """Read the plan and evaluate it; from `previous` and the check-ins written since when
+    nothing else changed (`_plan_after_checkins`), else from scratch."""
     started = time.time()
-    loaded = load_plan_with_ids(organization, cycle=cycle)
-    okr = evaluate_okrs(loaded.plan, as_of)
+    patched = _plan_after_checkins(organization, previous) if previous is not None else None
+    ids: LoadedPlan | Snapshot
+    if patched is not None and previous is not None:
+        plan, ids = patched, previous  # the same rows: the same ids
+    else:
+        ids = load_plan_with_ids(organization, cycle=cycle)
+        plan = ids.plan
+    okr = evaluate_okrs(plan, as_of)
     return Snapshot(
         as_of=as_of,
-        plan=loaded.plan,
+        plan=plan,
         okr=okr,
-        roadmap=evaluate_roadmap(loaded.plan, as_of, okr),
-        initiative_ids=loaded.initiative_ids,
-        milestone_ids=loaded.milestone_ids,
-        objective_ids=loaded.objective_ids,
-        key_result_ids=loaded.key_result_ids,
+        roadmap=evaluate_roadmap(plan, as_of, okr),
+        initiative_ids=ids.initiative_ids,
+        milestone_ids=ids.milestone_ids,
+        objective_ids=ids.objective_ids,
+        key_result_ids=ids.key_result_ids,
         computed_at=started,
     )
+
+
+# How far before a kept evaluation was read its successor looks for changes: a write stamps
+# its audit event when it is made and becomes visible when its transaction commits, so a
+# change made just before the read may have been invisible to it. Longer than any write's
+# transaction.
+CHANGE_MARGIN_SECONDS = 30.0
+# Beyond this many changes since the kept evaluation, the plan is read anew.
+MAX_PATCHED_CHANGES = 2_000
+
+
+def _plan_after_checkins(organization: Organization, previous: Snapshot) -> Plan | None:
+    """`previous`'s plan with the check-in histories of the key results whose check-ins
+    changed since it was read, when check-ins are all that changed (the common case: a
+    stream of check-ins); None when anything else may have changed. Two queries.
+
+    Every write records an audit event (`milepost.servicekit`), so the events since the
+    evaluation was read (with `CHANGE_MARGIN_SECONDS` of margin) say what changed. A
+    check-in's record, correction or archiving touches one key result's history only; its
+    history is read again whole, so reading one change twice is harmless."""
+    since = dt.datetime.fromtimestamp(previous.computed_at - CHANGE_MARGIN_SECONDS, dt.UTC)
+    changes = list(
+        AuditEvent.objects.filter(organization_id=organization.pk, created_at__gte=since)
+        .order_by()
+        .values_list("target_type", "target_id")[: MAX_PATCHED_CHANGES + 1]
+    )
+    if len(changes) > MAX_PATCHED_CHANGES or any(kind != "checkin" for kind, _ in changes):
+        return None
+    if not changes:
+        return previous.plan
+    path_of = {pk: path for path, pk in previous.key_result_ids.items()}
+    rows = checkins_of_key_results_of({pk for _, pk in changes if pk is not None})
+    replaced = {
+        path_of[kr_id]: checkin_history(checkins)
+        for kr_id, checkins in rows.items()
+        if kr_id in path_of
+    }
+    if not replaced:
+        return previous.plan
+    key_results = tuple(
+        dataclasses.replace(
+            kr,
+            checkins=tuple(
+                CheckInPoint(c.effective_date, c.value, c.confidence) for c in replaced[kr.key]
+            ),
+        )
+        if kr.key in replaced
+        else kr
+        for kr in previous.plan.key_results
+    )
+    return dataclasses.replace(previous.plan, key_results=key_results)
 
 
 def snapshot(
@@ -160,7 +226,7 @@ def snapshot(
                 if entry.token != current and entry.snap.computed_at < asked_at - lag:
                     # Older than the lag: still served, and computed anew in the background
                     # (once), so that no request waits for a whole-plan evaluation.
-                    _refresh_in_background(key, organization, cycle, day, current)
+                    _refresh_in_background(key, organization, cycle, day, current, entry.snap)
                 _cache.move_to_end(key)
                 return entry.snap
             running = _in_flight.get(key)
@@ -171,7 +237,7 @@ def snapshot(
         # result serves if it is recent enough for this request; else compute anew).
         running.wait(timeout=120)
     try:
-        computed = _load(organization, cycle, day)
+        computed = _load(organization, cycle, day, entry.snap if entry is not None else None)
         _store(key, current, computed)
     finally:
         with _lock:
@@ -194,6 +260,7 @@ def _refresh_in_background(
     cycle: Cycle | None,
     day: dt.date,
     token: tuple[int | None, str],
+    previous: Snapshot,
 ) -> None:
     """Compute the evaluation for `key` in a thread of its own, unless one is being computed
     already (call with `_lock` held)."""
@@ -203,7 +270,7 @@ def _refresh_in_background(
 
     def refresh() -> None:
         try:
-            _store(key, token, _load(organization, cycle, day))
+            _store(key, token, _load(organization, cycle, day, previous))
         except Exception:
             log.exception("refreshing the plan evaluation of organization %s failed", key[0])
         finally:
