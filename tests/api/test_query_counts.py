@@ -8,8 +8,10 @@ reads, not what the services would compute.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -19,6 +21,7 @@ from django.utils import timezone
 
 from milepost.accounts.models import User
 from milepost.audit.models import AuditEvent
+from milepost.integrations.models import WebhookDelivery, WebhookSubscription
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective, Retrospective
 from milepost.organizations.models import Membership, Team
 from milepost.roadmap.models import Dependency, Initiative, InitiativeKeyResult, Milestone
@@ -244,3 +247,74 @@ def test_query_count_does_not_grow_with_rows(op_id: str, world: World) -> None:
     many, many_rows = count()
     assert many_rows > few_rows >= 1 or op_id in {"roadmap_schedule"}
     assert many == few, f"{op_id}: {few} queries for {few_rows} rows, {many} for {many_rows}"
+
+
+def _statement(sql: str) -> str:
+    """ "SELECT accounts_apitoken" for a query: its verb and the first name it quotes (the
+    table of its first column, or the table it writes)."""
+    verb = sql.split(None, 1)[0].upper()
+    name = re.search(r'"(\w+)"', sql)
+    return f"{verb} {name.group(1) if name else ''}".strip()
+
+
+def test_one_api_checkin_runs_a_fixed_list_of_queries(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Issue 9, W2: what one check-in through the API costs in SQL, query by query. The key
+    result is read with its objective, cycle and owner, locked, and written once; the audit
+    event is written before the objective is locked (objectives are locked last, just
+    before the commit); the webhook subscriptions are read once after the commit for both
+    events (it was once per event)."""
+    WebhookSubscription.objects.create(
+        organization=world.org,
+        url="https://hooks.example.com/milepost",
+        events=["checkin.recorded", "status.changed"],
+        secret="not-a-real-secret",
+    )
+    client = Client()
+    url = f"/api/v1/orgs/{world.slug}/key-results/{world.ids['key_result']}/check-ins"
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {world.tokens['owner']}"}
+
+    def post(value: str) -> Any:
+        return client.post(
+            url,
+            data={"value": value, "confidence": 7},
+            content_type="application/json",
+            **auth,
+        )
+
+    assert post("1").status_code == 201  # warm-up (the token's last use is written once)
+    deliveries = WebhookDelivery.objects.count()
+    with (
+        CaptureQueriesContext(connection) as ctx,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = post("10")
+    assert response.status_code == 201, response.content
+    assert response.json()["value"].startswith("10")
+    statements = [
+        _statement(q["sql"])
+        for q in ctx.captured_queries
+        if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert statements == [
+        "SELECT accounts_apitoken",  # the token, its user, organization and membership
+        "SELECT okrs_keyresult",  # the API's access check (visible, may check in)
+        "SELECT okrs_keyresult",  # locked, with its objective, cycle and owner
+        "INSERT okrs_checkin",
+        "SELECT okrs_checkin",  # its history, for the engine
+        "UPDATE okrs_keyresult",  # stored numbers and version, one statement
+        "INSERT audit_auditevent",
+        "SELECT okrs_objective",  # locked last
+        "SELECT okrs_keyresult",  # the objective's key results, for the roll-up
+        "UPDATE okrs_objective",
+        "SELECT integrations_webhooksubscription",  # after the commit, once for both events
+        "INSERT integrations_webhookdelivery",
+    ]
+    # Both events reached the subscription: the value moved the status too.
+    events = set(
+        WebhookDelivery.objects.order_by("-pk").values_list("event", flat=True)[
+            : WebhookDelivery.objects.count() - deliveries
+        ]
+    )
+    assert events == {"checkin.recorded", "status.changed"}

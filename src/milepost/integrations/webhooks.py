@@ -31,7 +31,7 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -52,6 +52,7 @@ from milepost.integrations.models import (
 )
 from milepost.integrations.outbound import OutboundError, allowed_hosts, request
 from milepost.organizations.models import Membership, Organization, Role
+from milepost.prepared import PreparedRows
 
 if TYPE_CHECKING:
     from milepost.okrs.models import CheckIn, Cycle, KeyResult
@@ -63,6 +64,7 @@ __all__ = [
     "emit_checkin_events",
     "emit_cycle_closed",
     "emit_event",
+    "emit_events",
     "next_attempt_at",
     "redeliver",
     "retry_delay",
@@ -131,37 +133,59 @@ def _body(delivery_id: uuid.UUID, event: str, created_at: dt.datetime, slug: str
     return json.dumps(envelope, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"))
 
 
+# Read after every check-in's commit: compiled once per process (`milepost.prepared`).
+_ACTIVE_SUBSCRIPTIONS = PreparedRows(
+    lambda org: (
+        WebhookSubscription.objects.filter(
+            organization_id=org, archived_at__isnull=True, state=SubscriptionState.ACTIVE
+        )
+        .order_by("pk")
+        .values_list("pk", "events")
+    ),
+    org=-1,
+)
+
+
 def create_deliveries(
     organization: Organization, event: str, payload: Mapping[str, Any], created_at: dt.datetime
 ) -> list[WebhookDelivery]:
     """One pending delivery per active subscription of `organization` to `event`, due now."""
-    subscriptions = [
-        s
-        for s in WebhookSubscription.objects.filter(
-            organization=organization,
-            archived_at__isnull=True,
-            state=SubscriptionState.ACTIVE,
-        )
-        if event in (s.events or [])
+    return _create_deliveries(organization, [(event, payload)], created_at)
+
+
+def _create_deliveries(
+    organization: Organization,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    created_at: dt.datetime,
+) -> list[WebhookDelivery]:
+    """`create_deliveries` for several events at once: the subscriptions are read in one
+    query (their ids and events only: a delivery needs no more of them, and the secret is
+    not decrypted), whatever the number of events (a check-in emits two)."""
+    subscribed = [
+        (pk, set(wanted or [])) for pk, wanted in _ACTIVE_SUBSCRIPTIONS.rows(org=organization.pk)
     ]
-    if not subscriptions:
-        return []
-    data = json.loads(json.dumps(dict(payload), cls=DjangoJSONEncoder))
     deliveries = []
-    for subscription in subscriptions:
-        delivery_id = uuid.uuid4()
-        deliveries.append(
-            WebhookDelivery(
-                organization=organization,
-                subscription=subscription,
-                delivery_id=delivery_id,
-                event=event,
-                body=_body(delivery_id, event, created_at, organization.slug, data),
-                next_attempt_at=created_at,
-                retry_until=created_at + RETRY_WINDOW,
-                created_at=created_at,
+    for event, payload in events:
+        to = [pk for pk, wanted in subscribed if event in wanted]
+        if not to:
+            continue
+        data = json.loads(json.dumps(dict(payload), cls=DjangoJSONEncoder))
+        for subscription_id in to:
+            delivery_id = uuid.uuid4()
+            deliveries.append(
+                WebhookDelivery(
+                    organization=organization,
+                    subscription_id=subscription_id,
+                    delivery_id=delivery_id,
+                    event=event,
+                    body=_body(delivery_id, event, created_at, organization.slug, data),
+                    next_attempt_at=created_at,
+                    retry_until=created_at + RETRY_WINDOW,
+                    created_at=created_at,
+                )
             )
-        )
+    if not deliveries:
+        return []
     return WebhookDelivery.objects.bulk_create(deliveries)
 
 
@@ -169,11 +193,25 @@ def emit_event(organization: Organization, event: str, payload: Mapping[str, Any
     """Announce `event` with `payload` (JSON-ready; Decimals and dates become strings) to the
     organization's subscribers once the current transaction commits (at once outside one).
     Nothing is announced if the transaction rolls back. The worker sends the deliveries."""
-    if event not in WEBHOOK_EVENTS:
-        raise ValueError(f"unknown webhook event {event!r}")
+    emit_events(organization, [(event, payload)])
+
+
+def emit_events(
+    organization: Organization, events: Sequence[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """`emit_event` for several events of one change: one read of the subscriptions after
+    the commit for all of them."""
+    for event, _ in events:
+        if event not in WEBHOOK_EVENTS:
+            raise ValueError(f"unknown webhook event {event!r}")
+    if not events:
+        return
     created_at = timezone.now()
-    frozen = json.loads(json.dumps(dict(payload), cls=DjangoJSONEncoder))
-    transaction.on_commit(lambda: create_deliveries(organization, event, frozen, created_at))
+    frozen = [
+        (event, json.loads(json.dumps(dict(payload), cls=DjangoJSONEncoder)))
+        for event, payload in events
+    ]
+    transaction.on_commit(lambda: _create_deliveries(organization, frozen, created_at))
 
 
 def key_result_payload(kr: KeyResult) -> dict[str, Any]:
@@ -198,32 +236,38 @@ def emit_checkin_events(
 ) -> None:
     """``checkin.recorded`` for a new check-in (or correction), and ``status.changed`` when
     the key result's stored status moved from `previous_status`. Call inside the service's
-    transaction, after the key result's stored numbers were refreshed. No query."""
+    transaction, after the key result's stored numbers were refreshed. No query until
+    the commit, then one read of the subscriptions for both events."""
     kr = key_result_payload(key_result)
-    emit_event(
-        organization,
-        "checkin.recorded",
-        {
-            "check_in": {
-                "id": checkin.pk,
-                "value": checkin.value,
-                "confidence": checkin.confidence,
-                "note": checkin.note,
-                "effective_date": checkin.effective_date,
-                "recorded_at": checkin.recorded_at,
-                "source": checkin.source,
-                "author": checkin.author.email if checkin.author_id and checkin.author else None,
-                "corrects": checkin.corrects_id,
+    events: list[tuple[str, Mapping[str, Any]]] = [
+        (
+            "checkin.recorded",
+            {
+                "check_in": {
+                    "id": checkin.pk,
+                    "value": checkin.value,
+                    "confidence": checkin.confidence,
+                    "note": checkin.note,
+                    "effective_date": checkin.effective_date,
+                    "recorded_at": checkin.recorded_at,
+                    "source": checkin.source,
+                    "author": (
+                        checkin.author.email if checkin.author_id and checkin.author else None
+                    ),
+                    "corrects": checkin.corrects_id,
+                },
+                "key_result": kr,
             },
-            "key_result": kr,
-        },
-    )
-    if previous_status != key_result.status:
-        emit_event(
-            organization,
-            "status.changed",
-            {"key_result": kr, "previous_status": previous_status, "status": key_result.status},
         )
+    ]
+    if previous_status != key_result.status:
+        events.append(
+            (
+                "status.changed",
+                {"key_result": kr, "previous_status": previous_status, "status": key_result.status},
+            )
+        )
+    emit_events(organization, events)
 
 
 def emit_cycle_closed(cycle: Cycle) -> None:

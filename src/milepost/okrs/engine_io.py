@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,9 +53,10 @@ from milepost.engine.okr import evaluate_key_result, evaluate_okrs
 from milepost.engine.results import KeyResultResult, ObjectiveResult, OkrReport
 from milepost.engine.rollup import rollup_objectives
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective
-from milepost.okrs.plan_rows import load_okrs
+from milepost.okrs.plan_rows import CheckInRow, load_okrs
 from milepost.okrs.querysets import live_parent_q
 from milepost.organizations.models import Organization
+from milepost.prepared import PreparedRows
 from milepost.roadmap.models import Milestone
 
 KR_STORED_FIELDS = (
@@ -215,6 +216,13 @@ class _CheckInLike(Protocol):
     def value(self) -> Decimal: ...
 
 
+class _CheckInPointLike(_CheckInLike, Protocol):
+    """What `key_result_input` reads of a check-in (a `CheckIn` or a `plan_rows.CheckInRow`)."""
+
+    @property
+    def confidence(self) -> int | None: ...
+
+
 def checkin_history[C: _CheckInLike](checkins: Iterable[C]) -> list[C]:
     """A key result's history as the engine reads it, oldest first.
 
@@ -242,7 +250,7 @@ def checkin_history[C: _CheckInLike](checkins: Iterable[C]) -> list[C]:
 
 
 def key_result_input(
-    kr: KeyResult, checkins: Iterable[CheckIn], milestones: Iterable[Milestone] = ()
+    kr: KeyResult, checkins: Iterable[_CheckInPointLike], milestones: Iterable[Milestone] = ()
 ) -> KeyResultInput:
     """The engine's view of a key result (``kr.objective.cycle`` must be loaded).
 
@@ -422,6 +430,44 @@ def recompute_organization(
     )
 
 
+# The check-in path's queries, compiled once per process (`milepost.prepared`): compiling
+# them was most of a check-in's CPU (issue 9, W2). Placeholders: ids no row has.
+_KR_CHECKINS = PreparedRows(
+    lambda kr: CheckIn.objects.filter(key_result_id=kr).order_by().values_list(*CheckInRow._fields),
+    kr=-1,
+)
+_LOCK_OBJECTIVE = PreparedRows(
+    lambda org, objective: (
+        live_objectives(org)
+        .select_for_update(of=("self",))
+        .filter(pk=objective)
+        .values_list("key", "state", "progress", "expected", "status")
+    ),
+    org=-1,
+    objective=-2,
+)
+_OBJECTIVE_KEY_RESULTS = PreparedRows(
+    lambda org, objective: (
+        live_key_results(org)
+        .filter(objective_id=objective)
+        .order_by("key", "pk")
+        .values_list(
+            "pk",
+            "key",
+            "weight",
+            "current_value",
+            "progress_raw",
+            "progress",
+            "expected",
+            "status",
+            "confidence",
+        )
+    ),
+    org=-1,
+    objective=-2,
+)
+
+
 @transaction.atomic(savepoint=False)
 def recompute_key_result_and_ancestors(
     key_result: KeyResult,
@@ -429,6 +475,7 @@ def recompute_key_result_and_ancestors(
     as_of: dt.date | None = None,
     organization: Organization | None = None,
     also_write: Mapping[str, Any] | None = None,
+    before_rollup: Callable[[], object] | None = None,
 ) -> Recomputed:
     """Re-evaluate one key result and roll up the objectives its change reaches: its own
     objective, and in the ``children`` and ``both`` roll-up modes every objective above it
@@ -438,11 +485,18 @@ def recompute_key_result_and_ancestors(
     ``objective.cycle``; load ``owner`` too to save a query): pass a row just read, or locked,
     in the calling transaction. Its stored columns are updated on the instance and in the
     database; ``also_write`` names further columns of the key result written in the same
-    UPDATE (a check-in's version bump). Called in the check-in transaction: in the default
-    (``key_results``) mode five queries — check-ins, the key result's UPDATE, the objective's
-    lock, its key results, its UPDATE — and no row of any other objective is locked, since
-    alignment does not move progress in that mode (issue 9, W2: every check-in used to lock
-    the whole chain up to the root, serialising all writes of a tree on its root's row lock).
+    UPDATE (a check-in's version bump).
+
+    ``before_rollup`` runs once the key result is written and before any objective is locked
+    (the check-in's audit insert): objectives are locked last, just before the caller's
+    commit, so that concurrent check-ins under one objective (or, in the other modes, one
+    tree) wait on its row for as short a time as possible (issue 9, W2).
+
+    Called in the check-in transaction: in the default (``key_results``) mode five queries —
+    check-ins, the key result's UPDATE, the objective's lock, its key results, its UPDATE —
+    the reads compiled once per process, and no row of any other objective is locked, since
+    alignment does not move progress in that mode (every check-in used to lock the whole
+    chain up to the root, serialising all writes of a tree on its root's row lock).
     """
     organization = organization or Organization.objects.get(pk=key_result.organization_id)
     settings = organization.engine_settings()
@@ -460,9 +514,11 @@ def recompute_key_result_and_ancestors(
     ):  # not something the engine sees: nothing to recompute
         if extra:
             KeyResult.objects.filter(pk=kr.pk).update(**extra)
+        if before_rollup is not None:
+            before_rollup()
         return Recomputed(0, 0)
 
-    checkins = list(CheckIn.objects.filter(key_result_id=kr.pk).order_by())
+    checkins = [CheckInRow(*row) for row in _KR_CHECKINS.rows(kr=kr.pk)]
     milestones: list[Milestone] = []
     if kr.kind == KeyResultKind.MILESTONES or kr.curve == CurveKind.STEPPED:
         milestones = list(
@@ -475,6 +531,8 @@ def recompute_key_result_and_ancestors(
     fields = {name: getattr(kr, name) for name in KR_STORED_FIELDS} if kr_changed else {}
     if fields or extra:
         KeyResult.objects.filter(pk=kr.pk).update(**fields, **extra)
+    if before_rollup is not None:
+        before_rollup()
 
     if settings.rollup is not RollupMode.KEY_RESULTS:
         # Alignment moves progress up the chain: the general path rolls up the objective
@@ -486,34 +544,23 @@ def recompute_key_result_and_ancestors(
 
     # Only the key result's own objective moves. Lock it before reading its key results, so
     # that a concurrent check-in on a sibling cannot roll it up from this one's old value.
-    locked = (
-        live_objectives(organization.pk)
-        .select_for_update(of=("self",))
-        .filter(pk=objective.pk)
-        .values_list("key", "state", "progress", "expected", "status")
-        .first()
-    )
-    if locked is None:
+    locked = _LOCK_OBJECTIVE.rows(org=organization.pk, objective=objective.pk)
+    if not locked:
         return Recomputed(int(kr_changed), 0)
-    key, state, progress, expected, status = locked
+    key, state, progress, expected, status = locked[0]
     kr_inputs: list[KeyResultInput] = []
     kr_results: dict[str, KeyResultResult] = {}
-    for pk, kr_key, weight, current, raw, s_progress, s_expected, s_status, conf in (
-        live_key_results(organization.pk)
-        .filter(objective_id=objective.pk)
-        .order_by("key", "pk")
-        .values_list(
-            "pk",
-            "key",
-            "weight",
-            "current_value",
-            "progress_raw",
-            "progress",
-            "expected",
-            "status",
-            "confidence",
-        )
-    ):
+    for (
+        pk,
+        kr_key,
+        weight,
+        current,
+        raw,
+        s_progress,
+        s_expected,
+        s_status,
+        conf,
+    ) in _OBJECTIVE_KEY_RESULTS.rows(org=organization.pk, objective=objective.pk):
         path = f"{key}/{kr_key}"
         # Only key, objective and weight matter to the roll-up; the rest is filler.
         kr_inputs.append(

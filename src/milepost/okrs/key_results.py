@@ -13,14 +13,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 
+from milepost.accounts.models import User
 from milepost.audit.services import record_event, snapshot
 from milepost.engine.model import KeyResultKind
 from milepost.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -48,6 +49,7 @@ from milepost.okrs.validation import (
     with_field_names,
 )
 from milepost.organizations.access import Actor
+from milepost.prepared import PreparedRows
 from milepost.servicekit import (
     apply_update,
     archive,
@@ -58,7 +60,6 @@ from milepost.servicekit import (
 )
 
 if TYPE_CHECKING:
-    from milepost.accounts.models import User
     from milepost.organizations.models import Organization
 
 ARCHIVE_FIELDS = ("archived_at", "version", "updated_at")
@@ -358,36 +359,74 @@ def _replay(actor: Actor, kr: KeyResult, idempotency_key: str) -> CheckIn | None
 
 
 def _after_checkin(
-    actor: Actor, kr: KeyResult, caller: KeyResult | None, today: dt.date | None = None
-) -> dict[str, Any]:
-    """Bump the key result's version, refresh its numbers and its objectives' (one UPDATE of
-    the key result); the new state."""
+    actor: Actor,
+    kr: KeyResult,
+    caller: KeyResult | None,
+    today: dt.date | None = None,
+    *,
+    audit: Callable[[dict[str, Any]], object],
+) -> None:
+    """Bump the key result's version, refresh its numbers (one UPDATE of the key result),
+    call ``audit`` with its new state, then refresh its objectives'. The audit insert comes
+    before the objectives are locked: they are locked last, just before the commit (issue 9,
+    W2: every check-in under one objective waits on its row lock)."""
+
+    def written() -> None:
+        if caller is not None:
+            sync_fields(caller, kr, ["version", "updated_at", *KR_STORED_FIELDS])
+        audit(
+            {
+                "current_value": str(kr.current_value),
+                "progress": str(kr.progress),
+                "status": kr.status,
+            }
+        )
+
     recompute_key_result_and_ancestors(
         kr,
         organization=actor.organization,
         as_of=today,
         also_write={"version": kr.version + 1, "updated_at": timezone.now()},
+        before_rollup=written,
     )
-    if caller is not None:
-        sync_fields(caller, kr, ["version", "updated_at", *KR_STORED_FIELDS])
-    return {
-        "current_value": str(kr.current_value),
-        "progress": str(kr.progress),
-        "status": kr.status,
-    }
+
+
+_KR_COLUMNS = [f.attname for f in KeyResult._meta.concrete_fields]
+_OBJECTIVE_COLUMNS = [f.attname for f in Objective._meta.concrete_fields]
+_CYCLE_COLUMNS = [f.attname for f in Cycle._meta.concrete_fields]
+_OWNER_COLUMNS = [f.attname for f in User._meta.concrete_fields]
+# The key result locked for a check-in with its objective, cycle and owner: one query on
+# every check-in, compiled once per process (`milepost.prepared`; issue 9, W2).
+_LOCK_KEY_RESULT = PreparedRows(
+    lambda org, kr: (
+        KeyResult.objects.select_for_update(of=("self",))
+        .filter(pk=kr, organization_id=org)
+        .values_list(
+            *_KR_COLUMNS,
+            *(f"objective__{c}" for c in _OBJECTIVE_COLUMNS),
+            *(f"objective__cycle__{c}" for c in _CYCLE_COLUMNS),
+            *(f"owner__{c}" for c in _OWNER_COLUMNS),
+        )
+    ),
+    org=-1,
+    kr=-2,
+)
 
 
 def _lock_for_checkin(actor: Actor, key_result_id: int) -> KeyResult:
     """The key result locked for a check-in, with what the check-in reads of it (its
     objective and cycle, its owner for the engine input) in the same query."""
-    kr = (
-        KeyResult.objects.select_for_update(of=("self",))
-        .select_related("objective__cycle", "owner")
-        .filter(pk=key_result_id, organization_id=actor.organization_id)
-        .first()
-    )
-    if kr is None:
+    found = _LOCK_KEY_RESULT.rows(org=actor.organization_id, kr=key_result_id)
+    if not found:
         raise NotFound("Key result not found.")
+    row = found[0]
+    db = DEFAULT_DB_ALIAS
+    a, b, c = len(_KR_COLUMNS), len(_OBJECTIVE_COLUMNS), len(_CYCLE_COLUMNS)
+    kr = KeyResult.from_db(db, _KR_COLUMNS, row[:a])
+    objective = Objective.from_db(db, _OBJECTIVE_COLUMNS, row[a : a + b])
+    objective.cycle = Cycle.from_db(db, _CYCLE_COLUMNS, row[a + b : a + b + c])
+    kr.objective = objective
+    kr.owner = None if kr.owner_id is None else User.from_db(db, _OWNER_COLUMNS, row[a + b + c :])
     return kr
 
 
@@ -471,14 +510,19 @@ def record_checkin(
         if key is not None and (existing := _replay(actor, kr, key)) is not None:
             return existing
         raise Conflict("The check-in conflicts with one recorded at the same time; try again.")
-    state = _after_checkin(actor, kr, key_result, today)
-    record_event(
-        actor=actor,
-        action="checkin.record",
-        target=checkin,
-        target_label=f"{kr.objective.key}/{kr.key}: {checkin.value}",
-        before=before,
-        after={**snapshot(checkin), **state},
+    _after_checkin(
+        actor,
+        kr,
+        key_result,
+        today,
+        audit=lambda state: record_event(
+            actor=actor,
+            action="checkin.record",
+            target=checkin,
+            target_label=f"{kr.objective.key}/{kr.key}: {checkin.value}",
+            before=before,
+            after={**snapshot(checkin), **state},
+        ),
     )
     emit_checkin_events(actor.organization, checkin, kr, before["status"])
     return checkin
@@ -527,14 +571,18 @@ def correct_checkin(
     if not _insert_checkin(correction):
         raise Conflict("This check-in was corrected by someone else at the same time; reload.")
     status_before = kr.status
-    state = _after_checkin(actor, kr, None)
-    record_event(
-        actor=actor,
-        action="checkin.correct",
-        target=correction,
-        target_label=f"{kr.objective.key}/{kr.key}: {original.value} → {correction.value}",
-        before=snapshot(original),
-        after={**snapshot(correction), **state},
+    _after_checkin(
+        actor,
+        kr,
+        None,
+        audit=lambda state: record_event(
+            actor=actor,
+            action="checkin.correct",
+            target=correction,
+            target_label=f"{kr.objective.key}/{kr.key}: {original.value} → {correction.value}",
+            before=snapshot(original),
+            after={**snapshot(correction), **state},
+        ),
     )
     emit_checkin_events(actor.organization, correction, kr, status_before)
     return correction
