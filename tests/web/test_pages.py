@@ -148,7 +148,10 @@ def test_a_change_is_seen_on_the_next_view(org: Organization, member: Actor) -> 
     with CaptureQueriesContext(connection) as after_change:
         page = client.get("/priorities/").content.decode()
     assert "Renamed initiative" in page
-    assert len(after_change.captured_queries) == len(warm.captured_queries) + 3
+    # What changed since the kept evaluation (one query: not check-ins only), then the plan
+    # read anew (three).
+    assert len(after_change.captured_queries) == len(warm.captured_queries) + 4
+    assert len(after_change.captured_queries) <= 10
 
 
 @pytest.mark.django_db

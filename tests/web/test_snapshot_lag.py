@@ -232,3 +232,54 @@ def test_any_other_change_reads_the_plan_anew(
     assert reads == [1]
     assert any(o.title == "Renamed after the read" for o in again.plan.objectives)
     assert again.plan == _fresh(plan).plan
+
+
+@pytest.mark.parametrize("backdated_days", [None, 30])
+def test_the_dashboard_after_check_ins_matches_a_fresh_evaluation(
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    plan: Plan,
+    admin: Actor,
+    backdated_days: int | None,
+) -> None:
+    """After check-ins only, the dashboard reuses the trend points dated before the earliest
+    changed check-in and the investment figures; what it shows equals a fresh evaluation."""
+    from milepost.reports import dashboard as dashboard_reports
+
+    settings.MILEPOST_LIVE_LAG_SECONDS = 0
+    monkeypatch.setattr(snapshots, "CHANGE_MARGIN_SECONDS", 0.0)
+    client = client_for(admin)
+    url = reverse("web:dashboard") + f"?cycle={plan.cycle.pk}"
+    assert client.get(url).status_code == 200
+    day = snapshots.snapshot(plan.org, plan.cycle).as_of
+    effective = day - dt.timedelta(days=backdated_days) if backdated_days else None
+    record_checkin(
+        actor=admin,
+        key_result=plan.key_result,
+        value=Decimal(70),
+        confidence=5,
+        effective_date=effective,
+    )
+    evaluations: list[dt.date] = []
+    real = dashboard_reports.evaluate_okrs
+    monkeypatch.setattr(
+        dashboard_reports,
+        "evaluate_okrs",
+        lambda p, on, **k: evaluations.append(on) or real(p, on, **k),
+    )
+    assert client.get(url).status_code == 200
+    patched = snapshots.snapshot(plan.org, plan.cycle)
+    assert patched.carried  # patched from the kept evaluation
+    # Only the dates from the changed check-in on were evaluated again.
+    assert evaluations
+    assert min(evaluations) >= (effective or day)
+    snapshots.clear()
+    assert client.get(url).status_code == 200
+    fresh = snapshots.snapshot(plan.org, plan.cycle)
+    assert not fresh.carried
+    trend_keys = [k for k in fresh.extras if k != "investment"]
+    assert trend_keys
+    for key in trend_keys:
+        assert patched.extras[key] == fresh.extras[key]
+        assert any(p.progress for p in fresh.extras[key])
+    assert patched.extras["investment"] == fresh.extras["investment"]

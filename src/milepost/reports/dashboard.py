@@ -113,9 +113,13 @@ def cycle_trend(
     end: dt.date,
     today: dt.date,
     objective_keys: set[str] | None = None,
+    known: Iterable[TrendPoint] = (),
 ) -> list[TrendPoint]:
     """The overall progress of the cycle's objectives (or of `objective_keys` among them) at
-    each week since the cycle started, from the engine evaluated as of each date."""
+    each week since the cycle started, from the engine evaluated as of each date. ``known``:
+    points computed earlier for the same objectives from the same check-ins up to their
+    dates; those dates are not evaluated again."""
+    reuse = {p.on: p for p in known}
     keys = {
         o.key
         for o in plan.objectives
@@ -124,6 +128,9 @@ def cycle_trend(
     weights = {o.key: o.weight for o in plan.objectives if o.key in keys}
     points = []
     for day in trend_dates(start, end, today):
+        if (point := reuse.get(day)) is not None:
+            points.append(point)
+            continue
         report = evaluate_okrs(plan, day, with_forecast=False)
         progress, expected = overall(
             (r for k, r in report.objectives.items() if k in keys), weights

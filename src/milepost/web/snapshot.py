@@ -71,6 +71,11 @@ class Snapshot:
     extras: dict[Any, Any] = field(default_factory=dict, compare=False)
     # When the plan was read (seconds since the epoch).
     computed_at: float = field(default=0.0, compare=False)
+    # When this evaluation patched check-ins into a kept one (`_plan_after_checkins`): that
+    # one's `extras`, and the date before which both have the same check-ins (every changed
+    # check-in is dated on or after it). Pages may reuse what only depends on such dates.
+    carried: dict[Any, Any] = field(default_factory=dict, compare=False)
+    checkins_same_before: dt.date = field(default=dt.date.min, compare=False)
 
 
 @dataclass
@@ -115,8 +120,16 @@ def _load(
     started = time.time()
     patched = _plan_after_checkins(organization, previous) if previous is not None else None
     ids: LoadedPlan | Snapshot
+    carried: dict[Any, Any] = {}
+    same_before = dt.date.min
     if patched is not None and previous is not None:
-        plan, ids = patched, previous  # the same rows: the same ids
+        plan, same_before = patched
+        ids = previous  # the same rows: the same ids
+        if previous.extras:
+            carried = dict(previous.extras)
+        else:  # not used since it was made: what it carried still holds, up to the older date
+            carried = previous.carried
+            same_before = min(same_before, previous.checkins_same_before)
     else:
         ids = load_plan_with_ids(organization, cycle=cycle)
         plan = ids.plan
@@ -131,6 +144,8 @@ def _load(
         objective_ids=ids.objective_ids,
         key_result_ids=ids.key_result_ids,
         computed_at=started,
+        carried=carried,
+        checkins_same_before=same_before,
     )
 
 
@@ -143,10 +158,13 @@ CHANGE_MARGIN_SECONDS = 30.0
 MAX_PATCHED_CHANGES = 2_000
 
 
-def _plan_after_checkins(organization: Organization, previous: Snapshot) -> Plan | None:
+def _plan_after_checkins(
+    organization: Organization, previous: Snapshot
+) -> tuple[Plan, dt.date] | None:
     """`previous`'s plan with the check-in histories of the key results whose check-ins
     changed since it was read, when check-ins are all that changed (the common case: a
-    stream of check-ins); None when anything else may have changed. Two queries.
+    stream of check-ins), and the earliest effective date of a changed check-in (`date.min`
+    when one is unknown: archived); None when anything else may have changed. Two queries.
 
     Every write records an audit event (`milepost.servicekit`), so the events since the
     evaluation was read (with `CHANGE_MARGIN_SECONDS` of margin) say what changed. A
@@ -161,16 +179,19 @@ def _plan_after_checkins(organization: Organization, previous: Snapshot) -> Plan
     if len(changes) > MAX_PATCHED_CHANGES or any(kind != "checkin" for kind, _ in changes):
         return None
     if not changes:
-        return previous.plan
+        return previous.plan, dt.date.max
+    changed = {pk for _, pk in changes if pk is not None}
     path_of = {pk: path for path, pk in previous.key_result_ids.items()}
-    rows = checkins_of_key_results_of({pk for _, pk in changes if pk is not None})
+    rows = checkins_of_key_results_of(changed)
+    dated = {c.pk: c.effective_date for checkins in rows.values() for c in checkins}
+    earliest = min((dated.get(pk, dt.date.min) for pk in changed), default=dt.date.max)
     replaced = {
         path_of[kr_id]: checkin_history(checkins)
         for kr_id, checkins in rows.items()
         if kr_id in path_of
     }
     if not replaced:
-        return previous.plan
+        return previous.plan, earliest
     key_results = tuple(
         dataclasses.replace(
             kr,
@@ -182,7 +203,7 @@ def _plan_after_checkins(organization: Organization, previous: Snapshot) -> Plan
         else kr
         for kr in previous.plan.key_results
     )
-    return dataclasses.replace(previous.plan, key_results=key_results)
+    return dataclasses.replace(previous.plan, key_results=key_results), earliest
 
 
 def snapshot(

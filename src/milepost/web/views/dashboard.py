@@ -88,7 +88,8 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
 
     extras = snap.extras
     if "investment" not in extras:
-        extras["investment"] = investment(plan)
+        # Check-ins (all that changed when an evaluation carries extras) invest nothing.
+        extras["investment"] = snap.carried.get("investment") or investment(plan)
     rows, unaligned = investment_by_objective(plan, in_scope - hidden, extras["investment"])
     trend_key = ("trend", cycle.key, team_key, tuple(sorted(in_scope)) if team_key else None)
     if trend_key not in extras:
@@ -99,6 +100,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
             cycle.end_date,
             snap.as_of,
             in_scope if team_key is not None else None,
+            known=[p for p in snap.carried.get(trend_key, ()) if p.on < snap.checkins_same_before],
         )
     trend = extras[trend_key]
     weights = {o.key: o.weight for o in objectives}
