@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, ViewportSize, expect
 
 from milepost.accounts.models import User
 from milepost.integrations.models import AllowedHost, WebhookDelivery, WebhookSubscription
@@ -28,7 +28,7 @@ from tests.e2e.conftest import DEMO_LOGIN, DEMO_VIEWER_LOGIN, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SignIn = Callable[[str], Page]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 # How far the page is wider than the phone, and the widest elements sticking out (to say what).
 _OVERFLOW = """() => {
@@ -126,7 +126,7 @@ def test_the_newly_swept_pages_fit_a_phone(page: Page, sign_in: SignIn, demo: Or
     plan = export_text(demo).replace(objective.title, "Renamed by the import", 1)
     page.set_input_files(
         "input[name=file]",
-        files=[{"name": "plan.yaml", "mimeType": "application/yaml", "buffer": plan.encode()}],
+        files=[FilePayload(name="plan.yaml", mimeType="application/yaml", buffer=plan.encode())],
     )
     with page.expect_navigation():
         page.get_by_role("button", name="Preview the import").click()
@@ -141,7 +141,7 @@ def test_the_newly_swept_pages_fit_a_phone(page: Page, sign_in: SignIn, demo: Or
     rows = f"key_result,date,value,note\n{kr.objective.key}/{kr.key},{day},1,From a sheet\n"
     page.set_input_files(
         "input[name=file]",
-        files=[{"name": "values.csv", "mimeType": "text/csv", "buffer": rows.encode()}],
+        files=[FilePayload(name="values.csv", mimeType="text/csv", buffer=rows.encode())],
     )
     with page.expect_navigation():
         page.get_by_role("button", name="Preview the import").click()

@@ -24,10 +24,9 @@ from django.utils.http import urlsafe_base64_encode
 
 from milepost.okrs import services as okr_services
 from milepost.okrs.engine_io import organization_today
-from milepost.organizations.access import Actor
+from milepost.organizations.access import Actor, actor_for
 from milepost.organizations.models import Organization
 from milepost.plans.exporter import export_text
-from tests.conftest import actor_for
 from tests.security.webmap import Tenant, build_tenant, web_routes
 from tests.web.builders import Plan, build_plan
 from tests.web.conftest import client_for
