@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import xml.etree.ElementTree as ET
+from dataclasses import replace
 from decimal import Decimal
+from itertools import pairwise
 
 from milepost.engine.model import (
     CheckInPoint,
@@ -20,9 +23,11 @@ from milepost.engine.model import (
     MilestoneInput,
     ObjectiveInput,
     Plan,
+    Severity,
     TeamInput,
 )
 from milepost.engine.okr import evaluate_key_result, evaluate_okrs
+from milepost.engine.results import Finding
 from milepost.engine.roadmap import evaluate_roadmap
 from milepost.reports.charts import key_result_chart, nice_ticks
 from milepost.reports.dashboard import (
@@ -33,7 +38,7 @@ from milepost.reports.dashboard import (
     status_distribution,
     trend_dates,
 )
-from milepost.reports.timeline import build_timeline, render_svg
+from milepost.reports.timeline import HEADER, ROW, build_timeline, render_svg
 
 START = dt.date(2026, 1, 1)
 END = dt.date(2026, 3, 31)
@@ -88,6 +93,21 @@ def _plan() -> Plan:
         milestones=(MilestoneInput("launch", "Launch", START + dt.timedelta(days=49), "b"),),
         dependencies=(DependencyInput("a", "b"), DependencyInput("b", "launch")),
     )
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _tree(svg: str) -> ET.Element:
+    """The drawing as XML (it must be well-formed: browsers parse it as SVG inside HTML)."""
+    return ET.fromstring(svg)  # noqa: S314 - our own output
+
+
+def _title(element: ET.Element) -> str:
+    title = element.find(f"{SVG}title")
+    assert title is not None
+    assert title.text is not None
+    return title.text
 
 
 def _timeline(group_by: str = "objective", hidden: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
@@ -145,7 +165,12 @@ def test_findings_are_marked_on_their_bar() -> None:
 
 def test_bars_are_links_that_open_the_side_panel_and_text_is_escaped() -> None:
     svg = _svg(_timeline()[0])
-    assert 'href="/initiatives/1/" hx-get="/p/1/" hx-target="#side-panel"' in svg
+    root = _tree(svg)
+    # The panel target is set once, on the drawing; htmx inherits it.
+    assert root.get("hx-target") == "#side-panel"
+    assert root.get("hx-swap") == "innerHTML"
+    links = {a.get("href"): a.get("hx-get") for a in root.iter(f"{SVG}a")}
+    assert links == {f"/initiatives/{pk}/": f"/p/{pk}/" for pk in (1, 2, 3, 4)}
     assert "<script>" not in svg
     assert "Build a &lt;script&gt;" in svg
     assert "Grow &lt;fast&gt;" in svg
@@ -158,6 +183,167 @@ def test_hidden_objectives_group_their_work_as_private() -> None:
     timeline, _ = _timeline(hidden=("growth",))
     assert timeline.groups[0].label == "Private objective (locked)"
     assert "Grow &lt;fast&gt;" not in _svg(timeline)
+
+
+def _milestone_plan() -> Plan:
+    """`_plan` with more milestones: three on b (one done), one done on a, one on no
+    initiative (drawn on a row of its own)."""
+    plan = _plan()
+    day = lambda n: START + dt.timedelta(days=n)  # noqa: E731
+    return replace(
+        plan,
+        milestones=(
+            *plan.milestones,  # "Launch", day 49, on b
+            MilestoneInput("beta", "Beta <b>", day(30), "b", done_on=day(29)),
+            MilestoneInput("alpha", "Alpha", day(25), "b"),
+            MilestoneInput("kickoff", "Kick-off", day(2), "a", done_on=day(2)),
+            MilestoneInput("party", "Party", day(60)),
+        ),
+    )
+
+
+def _drawn(plan: Plan, extra: tuple[Finding, ...] = ()):  # type: ignore[no-untyped-def]
+    okr = evaluate_okrs(plan, TODAY)
+    roadmap = evaluate_roadmap(plan, TODAY, okr)
+    timeline = build_timeline(
+        plan,
+        roadmap.schedule,
+        (*roadmap.findings, *extra),
+        today=TODAY,
+        zoom="week",
+        ids={"a": 1, "b": 2, "side": 3, "lonely": 4},
+    )
+    return timeline, roadmap, _svg(timeline)
+
+
+def _label(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def test_every_milestone_is_drawn_on_its_row_and_named_in_its_rows_image() -> None:
+    plan = _milestone_plan()
+    late = Finding("schedule-past-due", Severity.WARNING, "Alpha is late.", ("milestone:alpha",))
+    timeline, roadmap, svg = _drawn(plan, (late,))
+    assert roadmap.schedule is not None
+    critical = {key for path in roadmap.schedule.critical_paths for key in path}
+    root = _tree(svg)
+    paths = [p for p in root.iter(f"{SVG}path") if "tl-milestone" in (p.get("class") or "")]
+    assert all(p.get("role") == "img" for p in paths)
+    # One diamond per milestone; one path per row and state, not one element per milestone.
+    assert sum((p.get("d") or "").count("M") for p in paths) == len(plan.milestones)
+    rows = {b.key: b.row for g in timeline.groups for b in g.bars}
+    assert timeline.groups[-1].label == "Milestones"
+    states = set()
+    for m in plan.milestones:
+        row = rows[m.initiative_key] if m.initiative_key else timeline.groups[-1].row + 1
+        done, on_path = m.done_on is not None, m.key in critical
+        states.add((row, done, on_path))
+        found = [p for p in paths if f"{m.name}, {_label(m.on)}" in _title(p)]
+        assert len(found) == 1, m.name
+        path = found[0]
+        css = (path.get("class") or "").split()
+        assert ("done" in css, "critical" in css) == (done, on_path), m.name
+        title = _title(path)
+        assert (", done" in title) == done
+        assert (", not done" in title) == (not done)
+        if on_path:
+            assert "on the critical path" in title
+        # The diamond's top at the end of its day, centred on its row.
+        x = timeline.x(m.on + dt.timedelta(days=1))
+        y = HEADER + row * ROW + ROW // 2 - 7
+        assert f"M{x} {y}l7 7-7 7-7-7z" in (path.get("d") or ""), m.name
+    assert len(paths) == len(states)
+    titles = [_title(p) for p in paths]
+    party = "on the critical path" if "party" in critical else ""
+    assert f"Milestone Party, 2 Mar 2026, not done{', ' if party else ''}{party}" in titles
+    assert "Milestones of Build a <script>, done: Kick-off, 3 Jan 2026" not in titles
+    assert "Milestone of Build a <script>, done: Kick-off, 3 Jan 2026" in titles
+    assert "Milestone of Build b <script>, done: Beta <b>, 31 Jan 2026" in titles
+    # In date order, with the findings counted; user text escaped in the markup.
+    alpha = next(t for t in titles if "Alpha" in t)
+    assert "Alpha, 26 Jan 2026, 1 finding" in alpha
+    assert "Beta &lt;b&gt;, 31 Jan 2026" in svg
+    assert "<b>" not in svg
+
+
+def test_a_rows_milestones_follow_its_bar_in_reading_order() -> None:
+    _, _, svg = _drawn(_milestone_plan())
+    children = list(_tree(svg))
+    bar = next(i for i, e in enumerate(children) if e.get("href") == "/initiatives/2/")
+    after = children[bar + 1]
+    assert "tl-milestone" in (after.get("class") or "")
+    assert _title(after).startswith("Milestone")
+    assert "of Build b <script>" in _title(after)
+
+
+def test_a_bars_accessible_name_counts_its_milestones() -> None:
+    _, _, svg = _drawn(_milestone_plan())
+    names = {a.get("href"): a.get("aria-label") or "" for a in _tree(svg).iter(f"{SVG}a")}
+    assert "3 milestones (1 done)" in names["/initiatives/2/"]
+    assert "1 milestone (1 done)" in names["/initiatives/1/"]
+    assert "milestone" not in names["/initiatives/3/"]
+
+
+def test_every_bar_marks_its_findings_with_their_messages() -> None:
+    plan = _milestone_plan()
+    _, roadmap, svg = _drawn(plan)
+    assert roadmap.findings
+    rank = {"error": 0, "warning": 1, "info": 2}
+    marked = 0
+    for a in _tree(svg).iter(f"{SVG}a"):
+        rect = a.find(f"{SVG}rect")
+        assert rect is not None
+        key = rect.get("data-key")
+        own = [f for f in roadmap.findings if f"initiative:{key}" in f.objects]
+        group = a.find(f"{SVG}g[@class='tl-finding-group']")
+        if not own:
+            assert group is None, key
+            continue
+        marked += 1
+        assert group is not None, key
+        worst = min((f.severity.value for f in own), key=rank.__getitem__)
+        assert group.get("data-finding") == worst
+        circle = group.find(f"{SVG}circle")
+        assert circle is not None
+        assert _title(circle) == "\n".join(f.message for f in own)
+        n = len(own)
+        assert (a.get("aria-label") or "").endswith(f"{n} finding{'s' if n != 1 else ''}")
+    assert marked >= 1
+
+
+def test_dependencies_are_arrows_that_share_their_heads() -> None:
+    timeline, roadmap, svg = _drawn(_plan())
+    assert roadmap.schedule is not None
+    assert ("a", "b") in {pair for p in roadmap.schedule.critical_paths for pair in pairwise(p)}
+    root = _tree(svg)
+    markers = {m.get("id") for m in root.iter(f"{SVG}marker")}
+    assert markers == {"tl-head", "tl-head-critical"}
+    arrows = root.find(f"{SVG}g[@class='tl-dependencies']")
+    assert arrows is not None
+    assert arrows.get("marker-end") == "url(#tl-head)"
+    drawn = {_title(g): g for g in arrows.iter(f"{SVG}g") if g.get("class") == "tl-dependency"}
+    assert set(drawn) == {"a → b (FS)", "b → launch (FS)"}
+    b = next(bar for g in timeline.groups for bar in g.bars if bar.key == "b")
+    into_b = drawn["a → b (FS)"]
+    path = into_b.find(f"{SVG}path")
+    assert path is not None
+    # Finish-to-start: it enters b at its start; the critical head is the red marker.
+    assert (path.get("d") or "").endswith(f"H{timeline.x(b.start)}")
+    assert into_b.get("data-critical") == "true"
+    assert path.get("marker-end") == "url(#tl-head-critical)"
+    assert "critical" in (path.get("class") or "")
+
+
+def test_what_the_drawing_adds_to_the_text_is_ascii() -> None:
+    """Non-ASCII marks (the ellipsis, the arrow) are character references: a drawing of
+    several megabytes stays a one-byte-a-character string, copied and encoded cheaply."""
+    plan = _milestone_plan()
+    long = replace(plan.initiatives[0], title="A title much longer than the label column")
+    plan = replace(plan, initiatives=(long, *plan.initiatives[1:]))
+    _, _, svg = _drawn(plan)
+    assert svg.isascii()
+    assert ">A title much longer than the label&#8230;</text>" in svg
+    assert "a &#8594; b (FS)" in svg
 
 
 def test_the_key_result_chart_draws_actual_expected_and_the_forecast_band() -> None:

@@ -4,26 +4,35 @@
 earliest dates when they have none) grouped by objective (theme) or by team, milestones as
 diamonds, dependencies as arrows, the cycles as background bands, a today line, the critical
 path (the engine's `Schedule.critical_paths`) highlighted, and every plan-health finding marked
-on the bar it concerns. `render_svg` writes it out as one string — built with plain string
-operations, not a template, so that 2,000 initiatives render in well under the 300 ms budget.
+on the bar it concerns. `render_svg` writes it out as one string — a list of f-strings joined
+once, not a template.
+
+Size matters: a cycle of 2,000 initiatives has ~20,000 milestones and ~6,000 dependencies.
+So the milestones of one row are drawn as one ``<path>`` per state (done / not done /
+critical), whose ``<title>`` (also its accessible name, ``role="img"``) lists every milestone
+of the row with its date; an arrow is a short path whose head is a shared ``<marker>``
+(inherited from the arrows' group); the side-panel target is set once on the ``<svg>`` (htmx
+inherits it); what this module adds to the text is ASCII (see `_short`). The layout keeps the
+plan's own milestone and dependency objects rather than a copy of each (see `Timeline`).
 
 Every bar is a link to the initiative's page that htmx turns into "open in the side panel";
-its accessible name says what the colours show (status, dates, critical, findings). User
-text is escaped.
+its accessible name says what the colours show (status, dates, critical, milestones,
+findings). User text is escaped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
 
 from django.utils.safestring import SafeString, mark_safe
 
-from milepost.engine.model import DependencyType, Plan, Severity
+from milepost.engine.model import DependencyInput, DependencyType, MilestoneInput, Plan, Severity
 from milepost.engine.results import Finding, Schedule
 
 ZOOMS: dict[str, int] = {"week": 18, "month": 6, "quarter": 2}  # pixels per day
@@ -35,12 +44,14 @@ BAR_HEIGHT = 16
 PAD_DAYS = 7
 LABEL_CHARS = 36
 NO_OBJECTIVE = "Not aligned to any objective"
-_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.INFO)  # most severe first
 NO_TEAM = "No team"
 PRIVATE = "Private objective (locked)"
+_NO_FINDINGS: tuple[Finding, ...] = ()
+_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@dataclass
+@dataclass(slots=True)
 class Bar:
     key: str
     id: int | None
@@ -51,43 +62,29 @@ class Bar:
     planned: bool  # False: drawn at the engine's earliest dates (no planned dates)
     critical: bool = False
     slack_days: int | None = None
-    findings: list[Finding] = field(default_factory=list)
+    findings: Sequence[Finding] = _NO_FINDINGS
     row: int = 0
+    milestones: int = 0  # its milestones on the timeline (drawn on its row)
+    milestones_done: int = 0
 
     @property
     def severity(self) -> str:
-        if not self.findings:
-            return ""
-        return min(self.findings, key=lambda f: _SEVERITY_RANK[f.severity]).severity.value
+        """The most severe of its findings' severities ("" when it has none)."""
+        severities = {f.severity for f in self.findings}
+        for severity in _SEVERITIES:
+            if severity in severities:
+                return severity.value
+        return ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Group:
     label: str
     bars: list[Bar]
     row: int = 0
 
 
-@dataclass
-class Mark:
-    key: str
-    name: str
-    on: dt.date
-    done: bool
-    critical: bool
-    row: int
-    findings: list[Finding] = field(default_factory=list)
-
-
-@dataclass
-class Arrow:
-    predecessor: str
-    successor: str
-    type: DependencyType
-    critical: bool
-
-
-@dataclass
+@dataclass(slots=True)
 class Band:
     label: str
     start: dt.date
@@ -101,8 +98,15 @@ class Timeline:
     today: dt.date
     px_per_day: int
     groups: list[Group]
-    milestones: list[Mark]
-    arrows: list[Arrow]
+    # The plan's milestones by the row they are drawn on (a bar's row, or a row of their own
+    # under "Milestones"), and the dependencies between drawn items. The plan's own objects,
+    # not copies: a cycle has ~10 times as many milestones as initiatives, and objects made per
+    # request and kept to its end are what sets off the garbage collector's full passes.
+    milestones: dict[int, list[MilestoneInput]]
+    dependencies: list[DependencyInput]
+    critical: set[str]  # initiative and milestone keys on the critical path
+    critical_pairs: set[tuple[str, str]]  # (predecessor, successor) of critical dependencies
+    milestone_findings: Mapping[str, Sequence[Finding]]  # milestone key -> its findings
     bands: list[Band]
     rows: int
     unscheduled: list[str]  # initiative titles with no date at all
@@ -119,12 +123,28 @@ class Timeline:
         return LABEL_WIDTH + (day - self.start).days * self.px_per_day
 
 
-def _objects_index(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
-    index: dict[str, list[Finding]] = defaultdict(list)
+def _objects_index(
+    findings: Iterable[Finding],
+) -> tuple[dict[str, list[Finding]], dict[str, list[Finding]]]:
+    """The findings naming each initiative, and each milestone (the only objects drawn), by
+    the object's key."""
+    initiatives: dict[str, list[Finding]] = {}
+    milestones: dict[str, list[Finding]] = {}
     for finding in findings:
         for obj in finding.objects:
-            index[obj].append(finding)
-    return index
+            kind, _, key = obj.partition(":")
+            if kind == "initiative":
+                index = initiatives
+            elif kind == "milestone":
+                index = milestones
+            else:
+                continue
+            found = index.get(key)
+            if found is None:
+                index[key] = [finding]
+            else:
+                found.append(finding)
+    return initiatives, milestones
 
 
 def _critical_pairs(schedule: Schedule | None) -> tuple[set[str], set[tuple[str, str]]]:
@@ -154,7 +174,11 @@ def _group_of_initiative(
     position = {o.key: n for n, o in enumerate(plan.objectives)}
     first_seen: dict[str, int] = {}
     for i in plan.initiatives:
-        links = sorted(i.key_results, key=lambda link: -link.weight)
+        # The objective of the heaviest link (the first of equal weights) that names a key
+        # result of the plan.
+        links = i.key_results
+        if len(links) > 1:
+            links = tuple(sorted(links, key=lambda link: -link.weight))
         objective = next(
             (objective_of[link.key_result] for link in links if link.key_result in objective_of),
             None,
@@ -187,10 +211,11 @@ def build_timeline(
     them are grouped as a locked "Private objective". `ids` maps initiative keys to row ids
     (for links)."""
     hidden = set(hidden_objectives)
-    index = _objects_index(findings)
+    initiative_findings, milestone_findings = _objects_index(findings)
     critical_items, critical_pairs = _critical_pairs(schedule)
     scheduled = schedule.items if schedule is not None else {}
     labels, order = _group_of_initiative(plan, group_by, hidden)
+    row_ids = ids if ids is not None else {}
     grouped: dict[str, list[Bar]] = defaultdict(list)
     unscheduled: list[str] = []
     for i in plan.initiatives:
@@ -213,7 +238,7 @@ def build_timeline(
         grouped[labels[i.key]].append(
             Bar(
                 key=i.key,
-                id=(ids or {}).get(i.key),
+                id=row_ids.get(i.key),
                 title=i.title,
                 status=i.status.value,
                 start=start,
@@ -221,12 +246,14 @@ def build_timeline(
                 planned=planned,
                 critical=i.key in critical_items,
                 slack_days=item.slack_days if item is not None else None,
-                findings=index.get(f"initiative:{i.key}", []),
+                findings=initiative_findings.get(i.key, _NO_FINDINGS),
             )
         )
     groups: list[Group] = []
     row = 0
-    bar_rows: dict[str, int] = {}
+    placed_bars: dict[str, Bar] = {}
+    first: dt.date | None = None
+    last: dt.date | None = None
     for label in order:
         bars = sorted(grouped.get(label, []), key=lambda b: (b.start, b.end, b.key))
         if not bars:
@@ -235,47 +262,45 @@ def build_timeline(
         row += 1
         for bar in bars:
             bar.row = row
-            bar_rows[bar.key] = row
+            placed_bars[bar.key] = bar
             row += 1
+            if first is None or bar.start < first:
+                first = bar.start
+            if last is None or bar.end > last:
+                last = bar.end
         groups.append(group)
 
-    marks: list[Mark] = []
-    loose = [m for m in plan.milestones if m.initiative_key not in bar_rows]
-    if loose:
+    milestones: dict[int, list[MilestoneInput]] = {}
+    if any(m.initiative_key not in placed_bars for m in plan.milestones):
         groups.append(Group(label="Milestones", bars=[], row=row))
         row += 1
-    loose_rows: dict[str, int] = {}
     for m in plan.milestones:
-        if m.initiative_key in bar_rows:
-            at = bar_rows[m.initiative_key]
+        on_bar = placed_bars.get(m.initiative_key) if m.initiative_key is not None else None
+        if on_bar is None:  # a row of its own
+            milestones[row] = [m]
+            row += 1
+            continue
+        on_bar.milestones += 1
+        if m.done_on is not None:
+            on_bar.milestones_done += 1
+        drawn = milestones.get(on_bar.row)
+        if drawn is None:
+            milestones[on_bar.row] = [m]
         else:
-            at = loose_rows.setdefault(m.key, row)
-            row += 1 if at == row else 0
-        marks.append(
-            Mark(
-                key=m.key,
-                name=m.name,
-                on=m.on,
-                done=m.done_on is not None,
-                critical=m.key in critical_items,
-                row=at,
-                findings=index.get(f"milestone:{m.key}", []),
-            )
-        )
-    placed = set(bar_rows) | {m.key for m in marks}
-    arrows = [
-        Arrow(d.predecessor, d.successor, d.type, (d.predecessor, d.successor) in critical_pairs)
-        for d in plan.dependencies
-        if d.predecessor in placed and d.successor in placed
+            drawn.append(m)
+    if plan.milestones:
+        early = min(m.on for m in plan.milestones)
+        late = max(m.on for m in plan.milestones)
+        first = early if first is None else min(first, early)
+        last = late if last is None else max(last, late)
+    placed = placed_bars.keys() | {m.key for m in plan.milestones}
+    dependencies = [
+        d for d in plan.dependencies if d.predecessor in placed and d.successor in placed
     ]
 
-    days = [b.start for g in groups for b in g.bars] + [b.end for g in groups for b in g.bars]
-    days += [m.on for m in marks]
     bands = [Band(c.name, c.start, c.end) for c in sorted(plan.cycles, key=lambda c: c.start)]
-    if not days:
-        days = [today]
-    start = min(days) - dt.timedelta(days=PAD_DAYS)
-    end = max(days) + dt.timedelta(days=PAD_DAYS)
+    start = (first if first is not None else today) - dt.timedelta(days=PAD_DAYS)
+    end = (last if last is not None else today) + dt.timedelta(days=PAD_DAYS)
     if start <= today <= end + dt.timedelta(days=60):
         end = max(end, today + dt.timedelta(days=PAD_DAYS))
     for band in bands:
@@ -287,8 +312,11 @@ def build_timeline(
         today=today,
         px_per_day=ZOOMS.get(zoom, ZOOMS["month"]),
         groups=groups,
-        milestones=marks,
-        arrows=arrows,
+        milestones=milestones,
+        dependencies=dependencies,
+        critical=critical_items,
+        critical_pairs=critical_pairs,
+        milestone_findings=milestone_findings,
         bands=[b for b in bands if b.start <= end and b.end >= start],
         rows=row,
         unscheduled=unscheduled,
@@ -299,7 +327,24 @@ def build_timeline(
 
 
 def _short(text: str, limit: int = LABEL_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """The text, escaped, cut to ``limit`` characters with an ellipsis.
+
+    What this module adds to the drawing is plain ASCII (non-ASCII marks are character
+    references): a string of ASCII only is stored one byte a character and encoded to UTF-8
+    by a copy, which matters for a drawing of several megabytes."""
+    if len(text) <= limit:
+        return escape(text)
+    return escape(text[: limit - 1].rstrip()) + "&#8230;"
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(day: dt.date) -> str:
+    """'3 Mar 2026' (what ``%-d %b %Y`` gives, without strftime's cost and locale)."""
+    return f"{day.day} {_MONTHS[day.month]} {day.year}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _ticks(t: Timeline) -> list[str]:
@@ -314,7 +359,8 @@ def _ticks(t: Timeline) -> list[str]:
             x = t.x(day)
             parts.append(
                 f'<line class="tl-grid" x1="{x}" x2="{x}" y1="{top}" y2="{bottom}"/>'
-                f'<text class="tl-tick" x="{x + 3}" y="{HEADER - 4}">{day:%-d %b}</text>'
+                f'<text class="tl-tick" x="{x + 3}" y="{HEADER - 4}">{day.day} '
+                f"{_MONTHS[day.month]}</text>"
             )
             day += dt.timedelta(days=7)
         return parts
@@ -333,20 +379,32 @@ def _ticks(t: Timeline) -> list[str]:
 
 
 def _bar_label(bar: Bar) -> str:
-    bits = [
-        bar.title,
-        bar.status.replace("_", " "),
-        f"{bar.start:%-d %b %Y} to {bar.end:%-d %b %Y}",
-    ]
+    bits = [bar.title, bar.status.replace("_", " "), f"{_day(bar.start)} to {_day(bar.end)}"]
     if not bar.planned:
         bits.append("no planned dates: shown at the earliest possible dates")
     if bar.critical:
         bits.append("on the critical path")
     elif bar.slack_days is not None:
         bits.append(f"slack {bar.slack_days} days")
+    if bar.milestones:
+        bits.append(f"{_plural(bar.milestones, 'milestone')} ({bar.milestones_done} done)")
     if bar.findings:
-        bits.append(f"{len(bar.findings)} finding{'s' if len(bar.findings) != 1 else ''}")
+        bits.append(_plural(len(bar.findings), "finding"))
     return ", ".join(bits)
+
+
+# The arrow heads: one marker each for ordinary and critical dependencies, turned to follow
+# the arrow's last segment (it enters its successor from the left or the right).
+_DEFS = (
+    "<defs>"
+    '<marker id="tl-head" viewBox="-5 -4 5 8" markerWidth="5" markerHeight="8" '
+    'markerUnits="userSpaceOnUse" orient="auto"><path class="tl-arrow-head" d="M0 0-5-4v8z"/>'
+    "</marker>"
+    '<marker id="tl-head-critical" viewBox="-5 -4 5 8" markerWidth="5" markerHeight="8" '
+    'markerUnits="userSpaceOnUse" orient="auto">'
+    '<path class="tl-arrow-head critical" d="M0 0-5-4v8z"/></marker>'
+    "</defs>"
+)
 
 
 def render_svg(
@@ -359,11 +417,16 @@ def render_svg(
     """The timeline as one SVG element (see the module docstring); `today_label` names the
     line at the timeline's day (an as-of view labels it with its date, not "Today")."""
     width, height = t.width, t.height
+    ppd = t.px_per_day
+    # x of a day: LABEL_WIDTH + (day - start) * px_per_day, as one multiply-add on ordinals.
+    origin = LABEL_WIDTH - t.start.toordinal() * ppd
     out: list[str] = [
         f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="group" '
-        f'aria-label="Roadmap timeline from {t.start:%-d %B %Y} to {t.end:%-d %B %Y}">'
-        f'<rect class="tl-head" x="0" y="0" width="{width}" height="{HEADER}"/>'
+        f'aria-label="Roadmap timeline from {t.start:%-d %B %Y} to {t.end:%-d %B %Y}" '
+        'hx-target="#side-panel" hx-swap="innerHTML">',
+        _DEFS,
+        f'<rect class="tl-head" x="0" y="0" width="{width}" height="{HEADER}"/>',
     ]
     for n, band in enumerate(t.bands):
         x0 = t.x(max(band.start, t.start))
@@ -379,24 +442,23 @@ def render_svg(
         out.append(
             f'<rect class="tl-group" x="0" y="{y}" width="{width}" height="{GROUP_ROW - 2}"/>'
             f'<text class="tl-group-label" x="8" y="{y + 16}">'
-            f"{escape(_short(group.label, 60))}</text>"
+            f"{_short(group.label, 60)}</text>"
         )
     # Arrows under the bars.
-    centres: dict[str, tuple[int, int, int]] = {}  # key -> (x start, x end, y centre)
+    if t.dependencies:
+        out.append(_arrows(t, origin))
+    # Each bar, then the milestones of its row (so that they follow it when read in order).
+    drawn = t.milestones
     for group in t.groups:
         for bar in group.bars:
-            y = HEADER + bar.row * ROW + ROW // 2
-            centres[bar.key] = (t.x(bar.start), t.x(bar.end + dt.timedelta(days=1)), y)
-    for mark in t.milestones:
-        x = t.x(mark.on + dt.timedelta(days=1))
-        centres[mark.key] = (x, x, HEADER + mark.row * ROW + ROW // 2)
-    for arrow in t.arrows:
-        out.append(_arrow(arrow, centres))
-    for group in t.groups:
-        for bar in group.bars:
-            out.append(_bar(t, bar, href, panel_href))
-    for mark in t.milestones:
-        out.append(_milestone(t, mark))
+            out.append(_bar(bar, origin, ppd, href, panel_href))
+            marks = drawn.get(bar.row)
+            if marks:
+                out.append(_milestones(t, marks, bar.row, origin, owner=bar.title))
+    bar_rows = {bar.row for group in t.groups for bar in group.bars}
+    for row, marks in drawn.items():  # milestones on rows of their own
+        if row not in bar_rows:
+            out.append(_milestones(t, marks, row, origin, owner=None))
     if t.start <= t.today <= t.end:
         x = t.x(t.today)
         label = escape(today_label)
@@ -409,27 +471,24 @@ def render_svg(
 
 
 def _bar(
-    t: Timeline, bar: Bar, href: Callable[[int], str], panel_href: Callable[[int], str]
+    bar: Bar, origin: int, ppd: int, href: Callable[[int], str], panel_href: Callable[[int], str]
 ) -> str:
     y = HEADER + bar.row * ROW
-    x0 = t.x(bar.start)
-    x1 = t.x(bar.end + dt.timedelta(days=1))
+    x0 = origin + bar.start.toordinal() * ppd
+    x1 = origin + (bar.end.toordinal() + 1) * ppd
     w = max(x1 - x0, 3)
-    css = f"tl-bar {bar.status}" + (" critical" if bar.critical else "")
-    label = escape(_bar_label(bar))
     title = escape(bar.title)
-    short = title if len(bar.title) <= LABEL_CHARS else escape(_short(bar.title))
+    short = title if len(bar.title) <= LABEL_CHARS else _short(bar.title)
+    top = y + (ROW - BAR_HEIGHT) // 2
+    critical = ' critical" data-critical="true' if bar.critical else ""
     inner = (
         f'<text class="tl-row-label" x="8" y="{y + 17}">{short}</text>'
-        f'<rect class="{css}" x="{x0}" y="{y + (ROW - BAR_HEIGHT) // 2}" width="{w}" '
-        f'height="{BAR_HEIGHT}" rx="3" data-key="{escape(bar.key)}"'
-        + (' data-critical="true"' if bar.critical else "")
-        + f"><title>{title}</title></rect>"
+        f'<rect class="tl-bar {bar.status}{critical}" x="{x0}" y="{top}" width="{w}" '
+        f'height="{BAR_HEIGHT}" rx="3" data-key="{escape(bar.key)}"><title>{title}</title></rect>'
     )
     if not bar.planned:
         inner += (
-            f'<rect class="tl-slack" x="{x0}" y="{y + (ROW - BAR_HEIGHT) // 2}" width="{w}" '
-            f'height="{BAR_HEIGHT}" rx="3"/>'
+            f'<rect class="tl-slack" x="{x0}" y="{top}" width="{w}" height="{BAR_HEIGHT}" rx="3"/>'
         )
     if bar.findings:
         severity = bar.severity
@@ -444,49 +503,107 @@ def _bar(
         )
     if bar.id is None:
         return f"<g>{inner}</g>"
+    # hx-target and hx-swap are inherited from the <svg>.
     return (
         f'<a href="{escape(href(bar.id))}" hx-get="{escape(panel_href(bar.id))}" '
-        f'hx-target="#side-panel" hx-swap="innerHTML" aria-label="{label}">{inner}</a>'
+        f'aria-label="{escape(_bar_label(bar))}">{inner}</a>'
     )
 
 
-def _milestone(t: Timeline, mark: Mark) -> str:
-    x = t.x(mark.on + dt.timedelta(days=1))
-    cy = HEADER + mark.row * ROW + ROW // 2
-    r = 7
-    css = "tl-milestone" + (" done" if mark.done else "") + (" critical" if mark.critical else "")
-    state = "done" if mark.done else "not done"
-    label = f"Milestone {mark.name}, {mark.on:%-d %b %Y}, {state}"
-    if mark.findings:
-        label += f", {len(mark.findings)} findings"
-    return (
-        f'<polygon class="{css}" points="{x},{cy - r} {x + r},{cy} {x},{cy + r} {x - r},{cy}">'
-        f"<title>{escape(label)}</title></polygon>"
-    )
+def _milestones(
+    t: Timeline, marks: list[MilestoneInput], row: int, origin: int, *, owner: str | None
+) -> str:
+    """The milestones of one row: a diamond at the end of each one's day, one ``<path>`` per
+    state (done or not, critical or not), its title listing the milestones it draws in date
+    order. ``owner`` is the title of the row's initiative (None: a milestone's own row)."""
+    ppd = t.px_per_day
+    top = HEADER + row * ROW + ROW // 2 - 7
+    critical, milestone_findings = t.critical, t.milestone_findings
+    by_state: dict[tuple[bool, bool], list[tuple[dt.date, str]]] = {}
+    for m in marks:
+        text = f"{m.name}, {_day(m.on)}"
+        found = milestone_findings.get(m.key)
+        if found:
+            text += ", " + _plural(len(found), "finding")
+        kind = (m.done_on is not None, m.key in critical)
+        items = by_state.get(kind)
+        if items is None:
+            by_state[kind] = [(m.on, text)]
+        else:
+            items.append((m.on, text))
+    parts: list[str] = []
+    for (done, on_path), items in sorted(by_state.items()):
+        items.sort()
+        d = "".join(f"M{origin + (on.toordinal() + 1) * ppd} {top}l7 7-7 7-7-7z" for on, _ in items)
+        state = "done" if done else "not done"
+        if on_path:
+            state += ", on the critical path"
+        if owner is None and len(items) == 1:
+            label = f"Milestone {items[0][1]}, {state}"
+        else:
+            whose = f" of {owner}" if owner is not None else ""
+            listed = "; ".join(text for _, text in items)
+            label = f"{'Milestone' if len(items) == 1 else 'Milestones'}{whose}, {state}: {listed}"
+        css = "tl-milestone" + (" done" if done else "") + (" critical" if on_path else "")
+        parts.append(
+            f'<path class="{css}" role="img" d="{d}"><title>{escape(label)}</title></path>'
+        )
+    return "".join(parts)
 
 
-def _arrow(arrow: Arrow, centres: Mapping[str, tuple[int, int, int]]) -> str:
-    p = centres[arrow.predecessor]
-    s = centres[arrow.successor]
-    kind = arrow.type
-    x0 = p[0] if kind in (DependencyType.SS, DependencyType.SF) else p[1]
-    x1 = s[1] if kind in (DependencyType.FF, DependencyType.SF) else s[0]
-    y0, y1 = p[2], s[2]
-    into_end = kind in (DependencyType.FF, DependencyType.SF)
+_FROM_START = frozenset({DependencyType.SS, DependencyType.SF})
+_INTO_END = frozenset({DependencyType.FF, DependencyType.SF})
+
+
+def _arrows(t: Timeline, origin: int) -> str:
+    """Every dependency as ``<g class="tl-dependency">`` holding a path and a title; the head
+    is the marker the group of arrows sets (critical ones set their own)."""
+    ppd = t.px_per_day
+    centres: dict[str, tuple[int, int, int]] = {}  # key -> (x start, x end, y centre)
+    for group in t.groups:
+        for bar in group.bars:
+            centres[bar.key] = (
+                origin + bar.start.toordinal() * ppd,
+                origin + (bar.end.toordinal() + 1) * ppd,
+                HEADER + bar.row * ROW + ROW // 2,
+            )
+    ends = {d.predecessor for d in t.dependencies} | {d.successor for d in t.dependencies}
+    if not ends <= centres.keys():  # dependencies of milestones
+        for row, marks in t.milestones.items():
+            for m in marks:
+                if m.key in ends:
+                    x = origin + (m.on.toordinal() + 1) * ppd
+                    centres[m.key] = (x, x, HEADER + row * ROW + ROW // 2)
+    names: dict[str, str] = {}  # key -> escaped key
+    parts = ['<g class="tl-dependencies" marker-end="url(#tl-head)">']
     step = 8
-    # Leave the predecessor, run vertically between the rows, enter the successor from the side
-    # the dependency names, with a small head.
-    xa = x0 + step
-    xb = x1 + step if into_end else x1 - step
-    mid = y0 + (y1 - y0) // 2 if y1 != y0 else y0 - ROW // 2
-    d = f"M{x0},{y0} H{xa} V{mid} H{xb} V{y1} H{x1}"
-    css = "tl-arrow critical" if arrow.critical else "tl-arrow"
-    head_dir = -1 if into_end else 1
-    hx = x1
-    head = f"{hx},{y1} {hx - 5 * head_dir},{y1 - 4} {hx - 5 * head_dir},{y1 + 4}"
-    critical = ' data-critical="true"' if arrow.critical else ""
-    return (
-        f'<g class="tl-dependency"{critical}><path class="{css}" d="{d}"/>'
-        f'<polygon class="tl-arrow-head{" critical" if arrow.critical else ""}" points="{head}"/>'
-        f"<title>{escape(arrow.predecessor)} → {escape(arrow.successor)} ({kind.value})</title></g>"
-    )
+    for dependency in t.dependencies:
+        before, after, kind = dependency.predecessor, dependency.successor, dependency.type
+        p = centres[before]
+        s = centres[after]
+        x0 = p[0] if kind in _FROM_START else p[1]
+        y0, y1 = p[2], s[2]
+        # Leave the predecessor, run vertically between the rows, enter the successor from the
+        # side the dependency names (the head follows that last segment).
+        if kind in _INTO_END:
+            x1 = s[1]
+            xb = x1 + step
+        else:
+            x1 = s[0]
+            xb = x1 - step
+        mid = y0 + (y1 - y0) // 2 if y1 != y0 else y0 - ROW // 2
+        name = names.get(before) or names.setdefault(before, escape(before))
+        name += " &#8594; " + (names.get(after) or names.setdefault(after, escape(after)))
+        if (before, after) in t.critical_pairs:
+            parts.append(
+                '<g class="tl-dependency" data-critical="true"><path class="tl-arrow critical" '
+                f'marker-end="url(#tl-head-critical)" d="M{x0} {y0}h{step}V{mid}H{xb}V{y1}H{x1}"/>'
+                f"<title>{name} ({kind.value})</title></g>"
+            )
+        else:
+            parts.append(
+                f'<g class="tl-dependency"><path class="tl-arrow" d="M{x0} {y0}h{step}V{mid}H{xb}'
+                f'V{y1}H{x1}"/><title>{name} ({kind.value})</title></g>'
+            )
+    parts.append("</g>")
+    return "".join(parts)

@@ -3,8 +3,11 @@ zoomable by week, month and quarter; a click opens the initiative in a side pane
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.http import HttpRequest, HttpResponse
 
+from milepost.engine.results import Finding
 from milepost.organizations.access import Actor
 from milepost.reports.queries import finding_hidden, hidden_objective_keys
 from milepost.reports.timeline import ZOOMS, build_timeline, render_svg
@@ -36,8 +39,10 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
     if choice.cycle is not None:
         snap = page_snapshot(request, actor.organization, choice.cycle)
         hidden = hidden_objective_keys(actor)
-        # The bars carry findings' codes only: no need to name and link every finding.
-        findings = [f for f in snap.roadmap.findings if not finding_hidden(f, hidden)]
+        # The bars carry the findings' messages only: no need to name and link every finding.
+        findings: Sequence[Finding] = snap.roadmap.findings
+        if hidden:  # (none for admins: the filter would only copy the list)
+            findings = [f for f in findings if not finding_hidden(f, hidden)]
         timeline = build_timeline(
             snap.plan,
             snap.roadmap.schedule,

@@ -58,21 +58,29 @@ onReady(function () {
         panel.innerHTML = "";
         const layout = panel.closest(".roadmap-layout");
         if (layout) layout.classList.remove("has-panel");
+        keepTodayInView();
       }
       event.preventDefault();
     }
   });
 
-  // The roadmap opens with today in view (scrolled only when it would be off screen, so
-  // the titles on the left stay visible whenever they can).
-  const scroller = document.querySelector(".timeline-scroll");
-  const today = scroller && scroller.querySelector(".tl-today");
-  if (scroller && today) {
+  // The roadmap keeps today's line in view: when the page opens, and when the side panel
+  // opens or closes (the timeline then loses or gains the panel's width, and a line that was
+  // near its right edge would be hidden behind the new edge). It scrolls only when the line
+  // is out of view, so the titles on the left stay visible whenever they can; then it puts
+  // the line at two thirds of the width, leaving room for the work ahead of it.
+  function keepTodayInView() {
+    const scroller = document.querySelector(".timeline-scroll");
+    const today = scroller && scroller.querySelector(".tl-today");
+    if (!scroller || !today) return;
     const x = Number(today.getAttribute("x1")) || 0;
-    if (x > scroller.clientWidth - 40) {
-      scroller.scrollLeft = x - (scroller.clientWidth * 2) / 3;
-    }
+    const width = scroller.clientWidth;
+    const margin = Math.min(40, width / 4);
+    const left = scroller.scrollLeft;
+    if (x >= left + margin && x <= left + width - margin) return;
+    scroller.scrollLeft = Math.max(0, x - (width * 2) / 3);
   }
+  keepTodayInView();
 
   // htmx swaps 422 responses (forms with their errors beside the fields: see the
   // htmx-config meta in base.html). Any other refusal (403 not allowed, 404, 409 conflict,
@@ -149,6 +157,7 @@ onReady(function () {
     if (target.id === "side-panel") {
       const layout = target.closest(".roadmap-layout");
       if (layout) layout.classList.add("has-panel");
+      keepTodayInView();
       const heading = target.querySelector("h2");
       if (heading) {
         heading.setAttribute("tabindex", "-1");
