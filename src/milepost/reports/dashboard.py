@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from milepost.engine.capacity import Investment, Spend, investment
 from milepost.engine.model import Plan, Status
@@ -163,14 +164,45 @@ def investment_by_objective(
     return rows, inv.unaligned
 
 
-def by_team(objectives: Iterable[object], team_name: str = "owner_team") -> dict[str, list[object]]:
-    """Objectives grouped by their owner team's name ("No team" last)."""
-    groups: dict[str, list[object]] = defaultdict(list)
+@dataclass(frozen=True, slots=True)
+class TeamGroup:
+    """A team's objectives on the dashboard: the first ones shown, and how many there are."""
+
+    name: str
+    team_id: int | None  # None: objectives owned by no team
+    shown: list[Any]
+    total: int
+    attention: int  # objectives at risk or off track
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.shown)
+
+
+_ATTENTION = {Status.AT_RISK.value, Status.OFF_TRACK.value}
+
+
+def team_groups(
+    objectives: Iterable[Any], *, per_team: int, teams: int
+) -> tuple[list[TeamGroup], int]:
+    """Objectives grouped by their owner team ("No team" last), teams needing attention (the
+    most objectives at risk or off track) first, then by name; in each group the objectives
+    needing attention first, then in the given order. At most `teams` groups of at most
+    `per_team` objectives; also returns how many teams were left out. The dashboard of a
+    20,000-person company stays a page, not a list of 7,500 objectives."""
+    groups: dict[int | None, list[Any]] = defaultdict(list)
+    names: dict[int | None, str] = {None: "No team"}
     for o in objectives:
-        team = getattr(o, team_name, None)
-        groups[team.name if team is not None else ""].append(o)
-    ordered = sorted((k for k in groups if k), key=str.lower)
-    result = {k: groups[k] for k in ordered}
-    if "" in groups:
-        result["No team"] = groups[""]
-    return result
+        team = getattr(o, "owner_team", None)
+        groups[team.pk if team is not None else None].append(o)
+        if team is not None:
+            names[team.pk] = team.name
+    made = []
+    for team_id, items in groups.items():
+        urgent = [o for o in items if o.status in _ATTENTION]
+        rest = [o for o in items if o.status not in _ATTENTION]
+        made.append(
+            TeamGroup(names[team_id], team_id, (urgent + rest)[:per_team], len(items), len(urgent))
+        )
+    made.sort(key=lambda g: (g.team_id is None, -g.attention, g.name.lower()))
+    return made[:teams], max(0, len(made) - teams)

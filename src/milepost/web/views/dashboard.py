@@ -13,13 +13,13 @@ from milepost.okrs.models import Objective
 from milepost.organizations.access import Actor
 from milepost.reports.charts import trend_chart
 from milepost.reports.dashboard import (
-    by_team,
     cycle_trend,
     investment_by_objective,
     net_confidence,
     overall,
     progress_distribution,
     status_distribution,
+    team_groups,
 )
 from milepost.reports.queries import with_visibility
 from milepost.web.context import member_view
@@ -29,6 +29,10 @@ from milepost.web.selection import choose_cycle, choose_team, teams_of
 from milepost.web.snapshot import page_snapshot
 
 INVESTMENT_SHOWN = 10
+# The whole organization's dashboard shows the teams needing attention first; a team's own
+# (the team filter) shows all its objectives.
+TEAMS_SHOWN = 12
+OBJECTIVES_PER_TEAM = 6
 
 
 @member_view
@@ -107,9 +111,15 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     progress, expected = overall(
         (snap.okr.objectives[o.key] for o in objectives if o.key in snap.okr.objectives), weights
     )
+    groups, teams_left_out = team_groups(
+        objectives,
+        per_team=len(objectives) if team is not None else OBJECTIVES_PER_TEAM,
+        teams=TEAMS_SHOWN,
+    )
     context.update(
         {
-            "objectives_by_team": by_team(objectives),
+            "team_groups": groups,
+            "teams_left_out": teams_left_out,
             "objective_count": len(objectives),
             "kr_count": len(kr_rows),
             "status_shares": status_distribution(statuses),
