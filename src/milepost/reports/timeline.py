@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ _SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.INFO)  # most severe f
 NO_TEAM = "No team"
 PRIVATE = "Private objective (locked)"
 _NO_FINDINGS: tuple[Finding, ...] = ()
+_ON = operator.attrgetter("on")
 _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -132,11 +134,10 @@ def _objects_index(
     milestones: dict[str, list[Finding]] = {}
     for finding in findings:
         for obj in finding.objects:
-            kind, _, key = obj.partition(":")
-            if kind == "initiative":
-                index = initiatives
-            elif kind == "milestone":
-                index = milestones
+            if obj.startswith("initiative:"):
+                index, key = initiatives, obj[11:]
+            elif obj.startswith("milestone:"):
+                index, key = milestones, obj[10:]
             else:
                 continue
             found = index.get(key)
@@ -326,15 +327,22 @@ def build_timeline(
 # --- rendering --------------------------------------------------------------------------------
 
 
+def _text(text: str) -> str:
+    """``text`` escaped for an element's content (a ``<text>`` or ``<title>``): ``&``, ``<``
+    and ``>``. Quotes are literal there, and the engine's messages quote every title they
+    name; attribute values are escaped with `escape` (quotes too)."""
+    return escape(text, quote=False)
+
+
 def _short(text: str, limit: int = LABEL_CHARS) -> str:
-    """The text, escaped, cut to ``limit`` characters with an ellipsis.
+    """The text, escaped (element content), cut to ``limit`` characters with an ellipsis.
 
     What this module adds to the drawing is plain ASCII (non-ASCII marks are character
     references): a string of ASCII only is stored one byte a character and encoded to UTF-8
     by a copy, which matters for a drawing of several megabytes."""
     if len(text) <= limit:
-        return escape(text)
-    return escape(text[: limit - 1].rstrip()) + "&#8230;"
+        return _text(text)
+    return _text(text[: limit - 1].rstrip()) + "&#8230;"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -434,7 +442,7 @@ def render_svg(
         out.append(
             f'<rect class="tl-cycle{" alt" if n % 2 else ""}" x="{x0}" y="{HEADER}" '
             f'width="{max(x1 - x0, 1)}" height="{height - HEADER}"/>'
-            f'<text class="tl-cycle-label" x="{x0 + 4}" y="14">{escape(band.label)}</text>'
+            f'<text class="tl-cycle-label" x="{x0 + 4}" y="14">{_text(band.label)}</text>'
         )
     out.extend(_ticks(t))
     for group in t.groups:
@@ -461,7 +469,7 @@ def render_svg(
             out.append(_milestones(t, marks, row, origin, owner=None))
     if t.start <= t.today <= t.end:
         x = t.x(t.today)
-        label = escape(today_label)
+        label = _text(today_label)
         out.append(
             f'<line class="tl-today" x1="{x}" x2="{x}" y1="{HEADER - 14}" y2="{height}"/>'
             f'<text class="tl-today-label" x="{x + 3}" y="{HEADER - 18}">{label}</text>'
@@ -477,7 +485,7 @@ def _bar(
     x0 = origin + bar.start.toordinal() * ppd
     x1 = origin + (bar.end.toordinal() + 1) * ppd
     w = max(x1 - x0, 3)
-    title = escape(bar.title)
+    title = _text(bar.title)
     short = title if len(bar.title) <= LABEL_CHARS else _short(bar.title)
     top = y + (ROW - BAR_HEIGHT) // 2
     critical = ' critical" data-critical="true' if bar.critical else ""
@@ -494,7 +502,7 @@ def _bar(
         severity = bar.severity
         cx = x0 + w + 10
         cy = y + ROW // 2
-        messages = escape("\n".join(f.message for f in bar.findings))
+        messages = _text("\n".join(f.message for f in bar.findings))
         inner += (
             f'<g class="tl-finding-group" data-finding="{severity}">'
             f'<circle class="tl-finding {severity}" cx="{cx}" cy="{cy}" r="7"><title>{messages}'
@@ -517,36 +525,38 @@ def _milestones(
     state (done or not, critical or not), its title listing the milestones it draws in date
     order. ``owner`` is the title of the row's initiative (None: a milestone's own row)."""
     ppd = t.px_per_day
-    top = HEADER + row * ROW + ROW // 2 - 7
+    diamond = f" {HEADER + row * ROW + ROW // 2 - 7}l7 7-7 7-7-7z"  # from its top corner
     critical, milestone_findings = t.critical, t.milestone_findings
-    by_state: dict[tuple[bool, bool], list[tuple[dt.date, str]]] = {}
+    if any(later.on < earlier.on for earlier, later in pairwise(marks)):
+        marks = sorted(marks, key=_ON)  # (stable: plan order on a day)
+    # (done, critical) -> the diamonds and the texts of the milestones in that state
+    by_state: dict[tuple[bool, bool], tuple[list[str], list[str]]] = {}
     for m in marks:
-        text = f"{m.name}, {_day(m.on)}"
+        kind = (m.done_on is not None, m.key in critical)
+        drawn = by_state.get(kind)
+        if drawn is None:
+            drawn = by_state[kind] = ([], [])
+        drawn[0].append(f"M{origin + (m.on.toordinal() + 1) * ppd}{diamond}")
         found = milestone_findings.get(m.key)
         if found:
-            text += ", " + _plural(len(found), "finding")
-        kind = (m.done_on is not None, m.key in critical)
-        items = by_state.get(kind)
-        if items is None:
-            by_state[kind] = [(m.on, text)]
+            drawn[1].append(f"{m.name}, {_day(m.on)}, {_plural(len(found), 'finding')}")
         else:
-            items.append((m.on, text))
+            drawn[1].append(f"{m.name}, {_day(m.on)}")
     parts: list[str] = []
-    for (done, on_path), items in sorted(by_state.items()):
-        items.sort()
-        d = "".join(f"M{origin + (on.toordinal() + 1) * ppd} {top}l7 7-7 7-7-7z" for on, _ in items)
+    for (done, on_path), (diamonds, texts) in sorted(by_state.items()):
         state = "done" if done else "not done"
         if on_path:
             state += ", on the critical path"
-        if owner is None and len(items) == 1:
-            label = f"Milestone {items[0][1]}, {state}"
+        if owner is None and len(texts) == 1:
+            label = f"Milestone {texts[0]}, {state}"
         else:
             whose = f" of {owner}" if owner is not None else ""
-            listed = "; ".join(text for _, text in items)
-            label = f"{'Milestone' if len(items) == 1 else 'Milestones'}{whose}, {state}: {listed}"
+            listed = "; ".join(texts)
+            label = f"{'Milestone' if len(texts) == 1 else 'Milestones'}{whose}, {state}: {listed}"
         css = "tl-milestone" + (" done" if done else "") + (" critical" if on_path else "")
         parts.append(
-            f'<path class="{css}" role="img" d="{d}"><title>{escape(label)}</title></path>'
+            f'<path class="{css}" role="img" d="{"".join(diamonds)}">'
+            f"<title>{_text(label)}</title></path>"
         )
     return "".join(parts)
 
@@ -592,8 +602,8 @@ def _arrows(t: Timeline, origin: int) -> str:
             x1 = s[0]
             xb = x1 - step
         mid = y0 + (y1 - y0) // 2 if y1 != y0 else y0 - ROW // 2
-        name = names.get(before) or names.setdefault(before, escape(before))
-        name += " &#8594; " + (names.get(after) or names.setdefault(after, escape(after)))
+        name = names.get(before) or names.setdefault(before, _text(before))
+        name += " &#8594; " + (names.get(after) or names.setdefault(after, _text(after)))
         if (before, after) in t.critical_pairs:
             parts.append(
                 '<g class="tl-dependency" data-critical="true"><path class="tl-arrow critical" '
