@@ -216,20 +216,9 @@ def page_problems(html: str) -> list[str]:
     return parser.problems()
 
 
-# Problems the sweeps find whose fix lies outside the templates (so outside this sweep's
-# brief), by page and problem, with the fix. A known problem no longer found fails the sweep,
-# so the entry goes when the fix lands.
-_DUPLICATE_NOTE = 'id "id_note" used twice'
-_NOTE_FIX = (
-    "AllowedHostForm and DatabaseConnectionForm both have a `note` field and share the page, "
-    "so both get id_note and the second label names the first input: construct "
-    'DatabaseConnectionForm(..., auto_id="id_db_%s") in web/views/integrations.py'
-)
-KNOWN_PROBLEMS: dict[tuple[str, str], str] = {
-    ("integration-settings", _DUPLICATE_NOTE): _NOTE_FIX,
-    ("allowed-host-refused", _DUPLICATE_NOTE): _NOTE_FIX,
-    ("db-refused", _DUPLICATE_NOTE): _NOTE_FIX,
-}
+# Problems the sweeps find and accept for now, by page and problem, with the fix. A known
+# problem no longer found fails the sweep, so the entry goes when the fix lands.
+KNOWN_PROBLEMS: dict[tuple[str, str], str] = {}
 
 
 def _judge(pages: dict[str, str]) -> dict[str, list[str]]:

@@ -39,6 +39,12 @@ class DatabaseConnectionForm(StyledForm):
     )
     note = forms.CharField(max_length=200, required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # It shares its page with the allowed-host form, which has a `note` too: ids of
+        # its own keep each label on its input.
+        kwargs.setdefault("auto_id", "id_db_%s")
+        super().__init__(*args, **kwargs)
+
 
 class WebhookForm(StyledForm):
     url = forms.CharField(
