@@ -309,3 +309,37 @@ def test_array_core_names_loops_by_index_or_name() -> None:
 
 def test_array_core_with_no_items() -> None:
     assert critical_path_arrays([], [], [], [], [], []).earliest_start == []
+
+
+def test_array_core_with_an_item_waiting_for_hundreds_of_others() -> None:
+    # Item 0 follows 300 others (more than a byte counts); item k lasts k days.
+    n = 301
+    result = critical_path_arrays(
+        durations=list(range(n)),
+        releases=[0] * n,
+        link_from=list(range(1, n)),
+        link_to=[0] * (n - 1),
+        link_types=[0] * (n - 1),
+        link_lags=[0] * (n - 1),
+    )
+    assert result.earliest_start[0] == 300  # after the longest predecessor
+    assert result.latest_start[1:] == [300 - k for k in range(1, n)]
+    assert result.order[-1] == 0
+
+
+def test_array_core_on_a_long_chain_given_backwards() -> None:
+    # 70,000 items (more than 16 bits of index) chained from the last index to the first,
+    # so index order is not topological; each lasts 2 days, each link FS with lag -1.
+    n = 70_000
+    result = critical_path_arrays(
+        durations=[2] * n,
+        releases=[0] * n,
+        link_from=list(range(1, n)),
+        link_to=list(range(n - 1)),
+        link_types=[0] * (n - 1),
+        link_lags=[-1] * (n - 1),
+    )
+    assert result.earliest_start == [n - 1 - i for i in range(n)]
+    assert result.latest_start == result.earliest_start
+    assert result.project_finish == n + 1
+    assert list(result.order) == list(range(n - 1, -1, -1))

@@ -23,6 +23,10 @@ How it is computed (the critical path method, linear in items plus links):
 * Critical paths are the chains of critical items joined by *driving* dependencies (those
   that set the successor's earliest start), from an item that starts on its own planned
   date to one that finishes on the project finish.
+* The sweeps walk the items renumbered in that topological order and the links listed by
+  their predecessor's place, as compact arrays of machine integers (numpy builds them;
+  the loops stay plain Python). Walking memory front to back is what makes 100,000 items
+  and 300,000 links take a fifth of a second rather than half a second.
 * A dependency loop makes a schedule impossible: `DependencyCycleError` names every item of
   one loop, in order; `dependency_loops` lists all of them.
 """
@@ -31,12 +35,16 @@ from __future__ import annotations
 
 import gc
 import math
+from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
-from operator import add, lt, not_, sub
+from operator import add, not_, sub
+
+import numpy as np
+from numpy.typing import NDArray
 
 from milepost.engine.errors import DependencyCycleError
 from milepost.engine.model import DependencyType, InitiativeStatus, Plan
@@ -126,77 +134,126 @@ def _critical_path(
     link_lags: Sequence[int],
     names: Sequence[str] | None,
 ) -> ArraySchedule:
-    n = len(durations)
-    # Positions relative to the earliest release stay small, and small ints are not
-    # allocated: this keeps the sweeps fast on large plans.
-    base = min(releases)
-    dur_from = [durations[s] for s in link_from]
-    dur_to = [durations[t] for t in link_to]
-    offsets = [
-        (df + lag if code == 0 else lag if code == 1 else df + lag - dt if code == 2 else lag - dt)
-        for df, dt, code, lag in zip(dur_from, dur_to, link_types, link_lags, strict=True)
-    ]
-    successors: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-    for source, pair in zip(link_from, zip(link_to, offsets, strict=True), strict=True):
-        successors[source].append(pair)
+    n, m = len(durations), len(link_from)
+    duration = _int_array(durations, n)
+    source = _int_array(link_from, m)
+    target = _int_array(link_to, m)
+    code = _int_array(link_types, m)
+    # Every link as a start-to-start offset: + the predecessor's duration when the rule is
+    # about its finish (FS, FF), - the successor's when it is about the successor's (FF, SF).
+    offset = _int_array(link_lags, m)
+    offset += np.where((code == 0) | (code == 2), duration[source], 0)
+    offset -= np.where(code >= 2, duration[target], 0)
+    # The links grouped by their source, as offsets into one list (compressed rows).
+    out_degree = np.bincount(source, minlength=n)
+    by_source = _stable_grouping(source, n)
+    first_out = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(out_degree, out=first_out[1:])
 
-    earliest = [r - base for r in releases]
-    order: Sequence[int]
-    if all(map(lt, link_from, link_to)):
-        # Every link goes forward in index order, so that order is already topological.
-        order = range(n)
-        for u in order:
-            start = earliest[u]
-            for v, offset in successors[u]:
-                offset += start
-                if offset > earliest[v]:
-                    earliest[v] = offset
-    else:
-        # Kahn's algorithm, relaxing each item's links when it leaves the queue (by then
-        # every predecessor has been relaxed, so its earliest start is final).
-        waiting = [0] * n
-        for v in link_to:
-            waiting[v] += 1
-        queue = [i for i in range(n) if not waiting[i]]
-        push = queue.append
-        for u in queue:  # the list grows while it is walked: that is the queue
-            start = earliest[u]
-            for v, offset in successors[u]:
-                offset += start
-                if offset > earliest[v]:
-                    earliest[v] = offset
-                if waiting[v] == 1:
-                    push(v)
-                else:
-                    waiting[v] -= 1
-        if len(queue) < n:
-            unordered = [True] * n
-            for u in queue:
-                unordered[u] = False
-            loop = _one_loop(link_from, link_to, unordered)
-            if names is None:
-                raise DependencyCycleError([str(i) for i in loop])
-            labels = [names[i] for i in loop]
-            first = labels.index(min(labels))  # start at the first name: a stable message
-            raise DependencyCycleError(labels[first:] + labels[:first])
-        order = queue
+    order = _topological_order(n, target, by_source, first_out)
+    if len(order) < n:
+        unordered = np.ones(n, dtype=bool)
+        unordered[order] = False
+        loop = _one_loop(link_from, link_to, unordered.tolist())
+        if names is None:
+            raise DependencyCycleError([str(i) for i in loop])
+        labels = [names[i] for i in loop]
+        first = labels.index(min(labels))  # start at the first name: a stable message
+        raise DependencyCycleError(labels[first:] + labels[:first])
 
-    finish = max(map(add, earliest, durations))
-    latest = [finish - d for d in durations]
-    for u in reversed(order):
-        best = latest[u]
-        for v, offset in successors[u]:
-            offset = latest[v] - offset
-            if offset < best:
-                best = offset
-        latest[u] = best
+    # Renumber the items by their place in that order and list the links by their source's
+    # place (the groups above, taken in that order): both sweeps then walk three flat
+    # arrays front to back (or back to front) and touch items close to each other.
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    degree_in_order = out_degree[order]
+    shift = first_out[order] - (np.cumsum(degree_in_order) - degree_in_order)
+    in_order = by_source[np.repeat(shift, degree_in_order) + np.arange(m)]
+    link_source = _compact(np.repeat(np.arange(n), degree_in_order))
+    link_target = _compact(rank[target[in_order]])
+    link_offset = _compact(offset[in_order])
+
+    # Positions relative to the earliest release stay small.
+    release = _int_array(releases, n)
+    base = int(release.min())
+    earliest = _compact(release[order] - base)
+    for u, v, step in zip(link_source, link_target, link_offset, strict=True):
+        step += earliest[u]
+        if step > earliest[v]:
+            earliest[v] = step
+    earliest_in_order = np.frombuffer(earliest, dtype=np.int64)
+    duration_in_order = duration[order]
+    finish = int((earliest_in_order + duration_in_order).max())
+    latest = _compact(finish - duration_in_order)
+    for u, v, step in zip(
+        reversed(link_source), reversed(link_target), reversed(link_offset), strict=True
+    ):
+        step = latest[v] - step
+        if step < latest[u]:
+            latest[u] = step
+    latest_in_order = np.frombuffer(latest, dtype=np.int64)
     return ArraySchedule(
-        order=order,
-        earliest_start=[e + base for e in earliest],
-        latest_start=[s + base for s in latest],
-        offsets=offsets,
+        order=order.tolist(),
+        earliest_start=(earliest_in_order[rank] + base).tolist(),
+        latest_start=(latest_in_order[rank] + base).tolist(),
+        offsets=offset.tolist(),
         project_finish=finish + base,
     )
+
+
+def _int_array(values: Sequence[int], size: int) -> NDArray[np.int64]:
+    return np.fromiter(values, dtype=np.int64, count=size)
+
+
+def _compact(values: NDArray[np.int64]) -> array[int]:
+    """The values as a Python ``array`` of machine integers, for a Python loop to walk.
+
+    A list holds a pointer to a separate int object per value, four times the memory; on
+    100,000s of values the sweeps over lists spent most of their time waiting for memory
+    (measured: the forward sweep of 300,000 links 44 -> 25 ms, the ordering 119 -> 62 ms).
+    """
+    return array("q", np.ascontiguousarray(values, dtype=np.int64).tobytes())
+
+
+def _stable_grouping(keys: NDArray[np.int64], limit: int) -> NDArray[np.intp]:
+    """The positions of ``keys`` (each in ``0 .. limit - 1``) sorted by key, in their given
+    order among equal keys. A radix sort on 16-bit digits: numpy sorts those by counting,
+    five times faster than a general stable sort of 300,000 keys."""
+    if limit <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if limit > 1 << 32:  # pragma: no cover - billions of items
+        return np.argsort(keys, kind="stable")
+    by_low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return by_low[np.argsort((keys[by_low] >> 16).astype(np.uint16), kind="stable")]
+
+
+def _topological_order(
+    n: int,
+    target: NDArray[np.int64],
+    by_source: NDArray[np.intp],
+    first_out: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """The items in one topological order (Kahn's algorithm): an item comes after all its
+    predecessors. Shorter than ``n`` when the links loop (no item of a loop, nor any item
+    after one, is ever ready)."""
+    successors = _compact(target[by_source])
+    bounds = _compact(first_out)
+    predecessors = np.bincount(target, minlength=n)
+    # Counts of predecessors not yet placed; one byte each when they fit (most plans).
+    waiting: bytearray | array[int] = (
+        bytearray(predecessors.astype(np.uint8).tobytes())
+        if n == 0 or int(predecessors.max()) < 256
+        else _compact(predecessors)
+    )
+    queue = np.flatnonzero(predecessors == 0).tolist()
+    push = queue.append
+    for u in queue:  # the list grows while it is walked: that is the queue
+        for v in successors[bounds[u] : bounds[u + 1]]:
+            if waiting[v] == 1:
+                push(v)  # u was its last predecessor
+            else:
+                waiting[v] -= 1
+    return np.array(queue, dtype=np.int64)
 
 
 def _one_loop(
