@@ -18,6 +18,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
 from milepost.accounts.models import User
+from milepost.bulk_update import update_columns
 from milepost.integrations.backup_archive import (
     Archive,
     BackupError,
@@ -314,7 +315,7 @@ class _Restorer:
                 by_field[instance._backup_field].append(instance)  # type: ignore[attr-defined]
             for attname, rows in by_field.items():
                 name = next(f.name for f in model._meta.concrete_fields if f.attname == attname)
-                model._default_manager.bulk_update(rows, [name], batch_size=_BATCH)
+                update_columns(model, rows, [name])
 
     @staticmethod
     def _reset_sequences(order: Sequence[type[models.Model]]) -> None:

@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from milepost.bulk_update import update_columns
 from milepost.engine.explain import Explanation
 from milepost.engine.model import (
     AlignmentLink,
@@ -75,7 +76,6 @@ OBJECTIVE_STORED_FIELDS = ("progress", "expected", "status")
 _RAW_LIMIT = Decimal("99999999.9999")
 _PROGRESS_LIMIT = Decimal("99999.9999")
 _STORED = Explanation("stored", "read from the stored columns (last computed by the engine)")
-_BATCH = 500
 
 
 class Recomputed(NamedTuple):
@@ -379,9 +379,7 @@ def _apply(row: Any, values: Mapping[str, Any]) -> bool:
 
 
 def _write(model: type[KeyResult] | type[Objective], rows: list[Any], fields: Sequence[str]) -> int:
-    if rows:
-        model.objects.bulk_update(rows, list(fields), batch_size=_BATCH)
-    return len(rows)
+    return update_columns(model, rows, fields)
 
 
 @transaction.atomic(savepoint=False)
