@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from milepost.audit.models import AuditEvent
 from milepost.okrs.engine_io import recompute_organization
@@ -55,7 +56,7 @@ def issues(result: ImportResult) -> list[str]:
 
 
 def counts() -> dict[str, int]:
-    tables = (*PLAN_TABLES, Organization, Membership, AuditEvent)
+    tables: tuple[type[Any], ...] = (*PLAN_TABLES, Organization, Membership, AuditEvent)
     return {model.__name__: model.objects.count() for model in tables}
 
 
@@ -288,3 +289,20 @@ def test_a_dry_run_through_the_bulk_path_writes_nothing_and_reports_the_same_cou
     assert real.applied
     assert dry.summary_lines() == real.summary_lines()
     assert [str(c) for c in dry.changes] == [str(c) for c in real.changes]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_postgresql_knows_the_imported_tables_sizes_after_a_bulk_import() -> None:
+    def estimated(model: type[Any]) -> float:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table]
+            )
+            return float(cursor.fetchone()[0])
+
+    before = {model: estimated(model) for model in PLAN_TABLES}
+    result = run(SMALL_PLAN, f"stats-{next(_slugs)}")
+
+    assert result.applied
+    for model in PLAN_TABLES:  # analysed: the estimate is the table's size, not what it was
+        assert estimated(model) == model.objects.count(), (model.__name__, before[model])

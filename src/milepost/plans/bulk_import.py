@@ -696,6 +696,7 @@ class _Bulk:
         insert_rows(Dependency, [row for _, row in self.dependency_rows])
         insert_rows(Task, self.tasks)
         insert_rows(CheckIn, [c for _, _, c in self.checkins])
+        refresh_statistics(_IMPORTED_TABLES)
         return {
             "team": len(teams),
             "cycle": len(ctx.cycles),
@@ -888,6 +889,33 @@ def insert_values(model: type[models.Model], items: Sequence[Mapping[str, Any]])
                         value = Jsonb(value)
                     out.append(value)
                 copy.write_row(out)
+
+
+_IMPORTED_TABLES: tuple[type[models.Model], ...] = (
+    Team,
+    Cycle,
+    Objective,
+    KeyResult,
+    Alignment,
+    Initiative,
+    InitiativeKeyResult,
+    Milestone,
+    Dependency,
+    Task,
+    CheckIn,
+)
+
+
+def refresh_statistics(tables: Sequence[type[models.Model]]) -> None:
+    """Have PostgreSQL re-read the statistics of tables that just grew in bulk. Its planner
+    otherwise keeps the sizes it knew (an empty organization's), and the first queries after
+    an import (the importer's recompute reads every key result with its check-ins) picked
+    nested loops over 100,000s of rows: 20 s instead of 2 at a tenth of the bench size."""
+    if connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(quote(m._meta.db_table) for m in tables)}")
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None:
