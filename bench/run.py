@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.run --scale 0.1          # make bench-quick (< 10 minutes)
     .venv/bin/python -m bench.run --scale 1            # make bench (about an hour)
+    .venv/bin/python -m bench.run --profile many-orgs --only server   # 200 small tenants
 
 Steps: the in-process engine rows (always at full size unless ``--engine-scale`` says
 otherwise), `milepost plan report` on a 5,000-key-result file, then a fresh PostgreSQL
@@ -62,10 +63,19 @@ def _psql(db: str, sql: str) -> str:
     return out.stdout.strip()
 
 
-def prepare_database(scale: float, *, reuse: bool, name: str | None = None) -> str:
-    """A database holding one XL tenant at ``scale`` (default name
-    ``milepost_bench_s<scale>``); returns its URL."""
-    name = name or f"milepost_bench_s{str(scale).replace('.', '')}"
+def _tenants(url: str) -> str:
+    count = _psql(url.rsplit("/", 1)[-1], "SELECT count(*) FROM organizations_organization")
+    return f"{int(count):,}" if count.isdigit() else "many"
+
+
+def prepare_database(
+    scale: float, *, reuse: bool, name: str | None = None, profile: str = "xl"
+) -> str:
+    """A database holding the ``profile``'s tenants at ``scale`` (default name
+    ``milepost_bench_s<scale>``, ``milepost_bench_many_s<scale>`` for many-orgs); returns
+    its URL."""
+    kind = "" if profile == "xl" else "many_"
+    name = name or f"milepost_bench_{kind}s{str(scale).replace('.', '')}"
     url = f"{PG_ROOT}/{name}"
     exists = _psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
     if (
@@ -83,7 +93,7 @@ def prepare_database(scale: float, *, reuse: bool, name: str | None = None) -> s
     _psql("postgres", f"CREATE DATABASE {name}")
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "bench.generate", "--scale", str(scale)],
+        [sys.executable, "-m", "bench.generate", "--scale", str(scale), "--profile", profile],
         env={**os.environ, "DATABASE_URL": url},
         check=True,
     )
@@ -114,9 +124,18 @@ def main(argv: list[str] | None = None) -> int:
         "--db", default=None, help="bench database name (default milepost_bench_s<scale>)"
     )
     parser.add_argument("--w6-seconds", type=float, default=None)
+    parser.add_argument(
+        "--profile",
+        choices=["xl", "many-orgs"],
+        default="xl",
+        help="xl: one 20,000-person tenant; many-orgs: 200 tenants of 100 people in one "
+        "database, the server workloads run against one of them",
+    )
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     run = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-s{args.scale}"
+    if args.profile != "xl":
+        run += f"-{args.profile}"
     rows: list[Row] = []
     started = time.perf_counter()
 
@@ -134,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(plan_report_row(runs=args.runs))
 
     if "server" in parts:
-        url = prepare_database(args.scale, reuse=args.reuse_db, name=args.db)
+        url = prepare_database(args.scale, reuse=args.reuse_db, name=args.db, profile=args.profile)
         os.environ["DATABASE_URL"] = url
         from bench.server import SECRET_KEY
 
@@ -179,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                     got = fn()
                     for row in got:
                         row.full_size = args.scale >= 1
+                        if args.profile != "xl":
+                            row.size = f"{row.size} (one of {_tenants(url)} tenants)"
                     rows += got
                 except Exception as exc:  # one failing workload must not lose the others
                     print(f"{name} failed: {exc!r}", flush=True)
