@@ -444,26 +444,79 @@ _LOCK_OBJECTIVE = PreparedRows(
     org=-1,
     objective=-2,
 )
+
+
+class _StoredKeyResult(NamedTuple):
+    """A key result as the roll-up of its objective reads it: its stored numbers."""
+
+    pk: int
+    key: str
+    objective_id: int
+    weight: Decimal
+    current_value: Decimal
+    progress_raw: Decimal
+    progress: Decimal
+    expected: Decimal
+    status: str
+    confidence: int | None
+
+
 _OBJECTIVE_KEY_RESULTS = PreparedRows(
     lambda org, objective: (
         live_key_results(org)
         .filter(objective_id=objective)
         .order_by("key", "pk")
-        .values_list(
-            "pk",
-            "key",
-            "weight",
-            "current_value",
-            "progress_raw",
-            "progress",
-            "expected",
-            "status",
-            "confidence",
-        )
+        .values_list(*_StoredKeyResult._fields)
     ),
     org=-1,
     objective=-2,
 )
+
+
+def _rollup_inputs(
+    rows: Iterable[Sequence[Any]],
+    objective_keys: Mapping[int, str],
+    fresh: Mapping[int, KeyResultResult],
+    day: dt.date,
+) -> tuple[list[KeyResultInput], dict[str, KeyResultResult], dict[int, str]]:
+    """What `rollup_objectives` needs of key results read as `_StoredKeyResult` rows: their
+    inputs (only key, objective and weight matter to a roll-up; the rest is filler) and
+    results (``fresh`` ones where given, else the stored numbers); and each one's path."""
+    inputs: list[KeyResultInput] = []
+    results: dict[str, KeyResultResult] = {}
+    paths: dict[int, str] = {}
+    for row in map(_StoredKeyResult._make, rows):
+        objective_key = objective_keys[row.objective_id]
+        path = f"{objective_key}/{row.key}"
+        paths[row.pk] = path
+        inputs.append(
+            KeyResultInput(
+                path,
+                objective_key,
+                row.key,
+                KeyResultKind.INCREASE,
+                Decimal(0),
+                Decimal(1),
+                day,
+                day,
+                row.weight,
+            )
+        )
+        results[path] = fresh.get(row.pk) or KeyResultResult(
+            path,
+            row.current_value,
+            row.progress_raw,
+            row.progress,
+            row.expected,
+            Status(row.status),
+            row.confidence,
+            False,
+            None,
+            "",
+            None,
+            _STORED,
+        )
+    return inputs, results, paths
 
 
 @transaction.atomic(savepoint=False)
@@ -546,44 +599,12 @@ def recompute_key_result_and_ancestors(
     if not locked:
         return Recomputed(int(kr_changed), 0)
     key, state, progress, expected, status = locked[0]
-    kr_inputs: list[KeyResultInput] = []
-    kr_results: dict[str, KeyResultResult] = {}
-    for (
-        pk,
-        kr_key,
-        weight,
-        current,
-        raw,
-        s_progress,
-        s_expected,
-        s_status,
-        conf,
-    ) in _OBJECTIVE_KEY_RESULTS.rows(org=organization.pk, objective=objective.pk):
-        path = f"{key}/{kr_key}"
-        # Only key, objective and weight matter to the roll-up; the rest is filler.
-        kr_inputs.append(
-            KeyResultInput(
-                path, key, kr_key, KeyResultKind.INCREASE, Decimal(0), Decimal(1), day, day, weight
-            )
-        )
-        kr_results[path] = (
-            result
-            if pk == kr.pk
-            else KeyResultResult(
-                path,
-                current,
-                raw,
-                s_progress,
-                s_expected,
-                Status(s_status),
-                conf,
-                False,
-                None,
-                "",
-                None,
-                _STORED,
-            )
-        )
+    kr_inputs, kr_results, _ = _rollup_inputs(
+        _OBJECTIVE_KEY_RESULTS.rows(org=organization.pk, objective=objective.pk),
+        {objective.pk: key},
+        {kr.pk: result},
+        day,
+    )
     rolled = rollup_objectives(
         [ObjectiveInput(key=key, title="", cycle_key="", state=ObjectiveState(state))],
         kr_inputs,
@@ -679,60 +700,15 @@ def recompute_objectives_and_ancestors(
             keys[pk] = key
             states[pk] = state
             previous[key] = ObjectiveResult(key, progress, expected, Status(status), _STORED)
-    siblings = list(
+    kr_inputs, kr_results, kr_keys = _rollup_inputs(
         live_key_results(org_id)
         .filter(objective_id__in=sorted(targets))
         .order_by("objective_id", "key", "pk")
-        .values_list(
-            "pk",
-            "key",
-            "objective_id",
-            "weight",
-            "current_value",
-            "progress_raw",
-            "progress",
-            "expected",
-            "status",
-            "confidence",
-        )
+        .values_list(*_StoredKeyResult._fields),
+        keys,
+        fresh,
+        day,
     )
-    kr_keys: dict[int, str] = {}
-    kr_inputs: list[KeyResultInput] = []
-    kr_results: dict[str, KeyResultResult] = {}
-    for pk, key, objective_id, weight, current, raw, progress, expected, status, conf in siblings:
-        path = f"{keys[objective_id]}/{key}"
-        kr_keys[pk] = path
-        # Only key, objective and weight matter to the roll-up; the rest is filler.
-        kr_inputs.append(
-            KeyResultInput(
-                path,
-                keys[objective_id],
-                key,
-                KeyResultKind.INCREASE,
-                Decimal(0),
-                Decimal(1),
-                day,
-                day,
-                weight,
-            )
-        )
-        if pk in fresh:
-            kr_results[path] = fresh[pk]
-        else:
-            kr_results[path] = KeyResultResult(
-                path,
-                current,
-                raw,
-                progress,
-                expected,
-                Status(status),
-                conf,
-                False,
-                None,
-                "",
-                None,
-                _STORED,
-            )
 
     links: dict[int, list[AlignmentLink]] = defaultdict(list)
     for e in edges:
