@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from milepost.organizations.access import Actor
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A field value as an audit event stores it (decimals and dates as text, …)."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
@@ -38,7 +39,7 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
             if f.name not in {"created_at", "updated_at"}
         ]
     )
-    return {name: _jsonable(getattr(instance, name)) for name in names}
+    return {name: jsonable(getattr(instance, name)) for name in names}
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

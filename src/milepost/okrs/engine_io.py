@@ -346,9 +346,11 @@ def _fit(value: Decimal, limit: Decimal) -> Decimal:
     return max(-limit, min(limit, value))
 
 
-def _kr_values(
+def kr_stored_values(
     result: KeyResultResult, kr: KeyResult, history: Sequence[_CheckInLike]
 ) -> dict[str, Any]:
+    """The stored progress columns (`KR_STORED_FIELDS`) of a key result for its engine result
+    and check-in history, fitted to the columns' widths."""
     return {
         "progress": _fit(result.progress, _PROGRESS_LIMIT),
         "progress_raw": _fit(result.progress_raw, _RAW_LIMIT),
@@ -360,7 +362,8 @@ def _kr_values(
     }
 
 
-def _objective_values(result: ObjectiveResult) -> dict[str, Any]:
+def objective_stored_values(result: ObjectiveResult) -> dict[str, Any]:
+    """The stored progress columns (`OBJECTIVE_STORED_FIELDS`) of an objective's result."""
     return {
         "progress": _fit(result.progress, _PROGRESS_LIMIT),
         "expected": _fit(result.expected, _PROGRESS_LIMIT),
@@ -414,13 +417,13 @@ def recompute_organization(
         for key, pk in loaded.key_result_ids.items()
         if _apply(
             kr_rows[pk],
-            _kr_values(report.key_results[key], kr_rows[pk], loaded.histories[key]),
+            kr_stored_values(report.key_results[key], kr_rows[pk], loaded.histories[key]),
         )
     ]
     objectives = [
         objective_rows[pk]
         for key, pk in loaded.objective_ids.items()
-        if _apply(objective_rows[pk], _objective_values(report.objectives[key]))
+        if _apply(objective_rows[pk], objective_stored_values(report.objectives[key]))
     ]
     return Recomputed(
         _write(KeyResult, krs, KR_STORED_FIELDS),
@@ -578,7 +581,7 @@ def recompute_key_result_and_ancestors(
     result = evaluate_key_result(
         key_result_input(kr, checkins, milestones), day, settings, with_forecast=False
     )
-    kr_changed = _apply(kr, _kr_values(result, kr, checkin_history(checkins)))
+    kr_changed = _apply(kr, kr_stored_values(result, kr, checkin_history(checkins)))
     fields = {name: getattr(kr, name) for name in KR_STORED_FIELDS} if kr_changed else {}
     if fields or extra:
         KeyResult.objects.filter(pk=kr.pk).update(**fields, **extra)
@@ -612,7 +615,7 @@ def recompute_key_result_and_ancestors(
         settings,
         day,
     )
-    values = _objective_values(rolled[key])
+    values = objective_stored_values(rolled[key])
     if (values["progress"], values["expected"], values["status"]) == (progress, expected, status):
         return Recomputed(int(kr_changed), 0)
     Objective.objects.filter(pk=objective.pk).update(**values)
@@ -745,9 +748,12 @@ def recompute_objectives_and_ancestors(
     changed_krs = [
         kr
         for kr in fresh_rows
-        if kr.objective_id in targets and _apply(kr, _kr_values(fresh[kr.pk], kr, histories[kr.pk]))
+        if kr.objective_id in targets
+        and _apply(kr, kr_stored_values(fresh[kr.pk], kr, histories[kr.pk]))
     ]
-    changed_objectives = [o for o in target_rows if _apply(o, _objective_values(results[o.key]))]
+    changed_objectives = [
+        o for o in target_rows if _apply(o, objective_stored_values(results[o.key]))
+    ]
     return Recomputed(
         _write(KeyResult, changed_krs, KR_STORED_FIELDS),
         _write(Objective, changed_objectives, OBJECTIVE_STORED_FIELDS),

@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from milepost.audit.context import current_request_id
 from milepost.audit.models import AuditEvent
-from milepost.audit.services import _jsonable
+from milepost.audit.services import jsonable
 from milepost.engine.model import (
     CycleState,
     DependencyType,
@@ -56,7 +56,7 @@ from milepost.engine.model import (
 )
 from milepost.engine.okr import evaluate_okrs
 from milepost.errors import InvalidInput
-from milepost.okrs.engine_io import _kr_values, _objective_values, organization_today
+from milepost.okrs.engine_io import kr_stored_values, objective_stored_values, organization_today
 from milepost.okrs.key_results import checkin_date_error
 from milepost.okrs.models import Alignment, CheckIn, CheckInSource, Cycle, KeyResult, Objective
 from milepost.organizations.models import Organization, Team
@@ -77,7 +77,7 @@ from milepost.plans.import_roadmap import (
     INITIATIVE_FIELDS,
     MILESTONE_FIELDS,
     TASK_FIELDS,
-    _counted_toward,
+    counted_toward,
 )
 from milepost.plans.import_support import KIND_LABELS, FieldChange
 from milepost.roadmap.models import Dependency, Initiative, InitiativeKeyResult, Milestone
@@ -466,7 +466,7 @@ class _Bulk:
 
     def milestones(self) -> None:
         ctx = self.ctx
-        counted = _counted_toward(ctx, self.plan)
+        counted = counted_toward(ctx, self.plan)
         today = organization_today(ctx.actor.organization)
         for milestone in self.plan.milestones:
             key, path = milestone.key, ctx.path("milestone", milestone.key)
@@ -669,12 +669,12 @@ class _Bulk:
         for key, row in ctx.key_results.items():
             result = report.key_results.get(key)
             if result is not None:
-                for name, value in _kr_values(result, row, histories.get(key, [])).items():
+                for name, value in kr_stored_values(result, row, histories.get(key, [])).items():
                     setattr(row, name, value)
         for key, objective in ctx.objectives.items():
             found = report.objectives.get(key)
             if found is not None:
-                for name, value in _objective_values(found).items():
+                for name, value in objective_stored_values(found).items():
                     setattr(objective, name, value)
 
     def insert(self) -> dict[str, int]:
@@ -807,13 +807,13 @@ class _AuditRows:
             after = {}
             for name in names:
                 value = values[name]
-                after[name] = value if type(value) in plain else _jsonable(value)
+                after[name] = value if type(value) in plain else jsonable(value)
             followups = self.followups.get(id(row), ())
             if followups:  # the row as created, then each later change as its event
                 after["version"] = 1
                 for _, diff in reversed(followups):
                     for name, (old, _) in diff.items():
-                        after[name] = _jsonable(old)
+                        after[name] = jsonable(old)
                 for update, diff in followups:
                     updates.append(
                         self.event(
@@ -821,8 +821,8 @@ class _AuditRows:
                             target_type,
                             row.pk,
                             label(row),
-                            before={n: _jsonable(old) for n, (old, _) in diff.items()},
-                            after={n: _jsonable(values[n]) for n in diff},
+                            before={n: jsonable(old) for n, (old, _) in diff.items()},
+                            after={n: jsonable(values[n]) for n in diff},
                         )
                     )
             self.rows.append(

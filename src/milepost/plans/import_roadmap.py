@@ -252,7 +252,7 @@ def _unlink(ctx: ImportContext, link: InitiativeKeyResult) -> bool:
 # --- milestones ----------------------------------------------------------------------------------
 
 
-def _counted_toward(ctx: ImportContext, plan: Plan) -> dict[str, tuple[str, Decimal]]:
+def counted_toward(ctx: ImportContext, plan: Plan) -> dict[str, tuple[str, Decimal]]:
     """milestone key → (key result, weight): the first key result that lists it."""
     counted: dict[str, tuple[str, Decimal]] = {}
     for kr in plan.key_results:
@@ -271,7 +271,7 @@ def _counted_toward(ctx: ImportContext, plan: Plan) -> dict[str, tuple[str, Deci
 def import_milestones(ctx: ImportContext, plan: Plan) -> None:
     """Create or update the file's milestones (by key), with the key result each counts
     toward and its weight there."""
-    counted = _counted_toward(ctx, plan)
+    counted = counted_toward(ctx, plan)
     in_file = {kr.key for kr in plan.key_results}
     existing = {
         m.key: m

@@ -65,7 +65,7 @@ _KR_NODE_FIELDS = tuple(
 # A node's fields read in one C call each (a large tree has thousands of nodes).
 _node_values = operator.attrgetter(*(attr for attr, _ in _NODE_FIELDS))
 _node_names = tuple(name for _, name in _NODE_FIELDS)
-_kr_values = operator.attrgetter(*(attr for attr, _ in _KR_NODE_FIELDS))
+kr_stored_values = operator.attrgetter(*(attr for attr, _ in _KR_NODE_FIELDS))
 _kr_names = tuple(name for _, name in _KR_NODE_FIELDS)
 
 
@@ -74,7 +74,7 @@ def _tree_json(node: queries.TreeNode) -> dict[str, Any]:
     out = dict(zip(_node_names, _node_values(node), strict=True))
     out["key_results"] = [
         {
-            **dict(zip(_kr_names, _kr_values(kr), strict=True)),
+            **dict(zip(_kr_names, kr_stored_values(kr), strict=True)),
             "children": [_tree_json(c) for c in kr.children],
         }
         for kr in node.key_results
