@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from milepost.audit.models import AuditEvent
+from milepost.errors import Conflict, PermissionDenied
 from milepost.okrs import services as okrs
 from milepost.organizations import services as orgs
 from milepost.organizations.access import Actor
@@ -105,6 +106,41 @@ def test_role_and_membership_changes_are_audited(owner: Actor, org: Organization
     event = last_event("membership.restore", membership.pk)
     assert event.after == {"archived_at": None}
     assert_change(last_event("membership.update", membership.pk), owner, "role", "admin", "member")
+
+
+def test_adding_many_members_at_once_is_audited_as_adding_each(
+    owner: Actor, org: Organization, member: Actor
+) -> None:
+    one = factories.make_user("one@acme.test")
+    former = factories.make_user("former@acme.test")
+    orgs.remove_member(actor=owner, membership=orgs.add_member(actor=owner, user=former))
+    before = Membership.objects.count()
+
+    added = orgs.add_members(actor=owner, users=[one, former], role=Role.VIEWER)
+
+    assert [m.user_id for m in added] == [one.pk, former.pk]
+    assert Membership.objects.count() == before + 1  # the former member's row comes back
+    assert {m.role for m in Membership.objects.filter(pk__in=[m.pk for m in added])} == {"viewer"}
+    event = last_event("membership.create", added[0].pk)
+    assert event.actor_id == owner.user_id
+    assert event.after is not None
+    assert event.after["user_id"] == one.pk
+    assert event.after["role"] == "viewer"
+    assert last_event("membership.restore", added[1].pk).after == {"archived_at": None}
+
+
+def test_adding_many_members_refuses_a_current_member_and_adds_none(
+    owner: Actor, org: Organization, member: Actor
+) -> None:
+    newcomer = factories.make_user("newcomer@acme.test")
+    current = member.user
+    assert current is not None
+    before = (Membership.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(Conflict):
+        orgs.add_members(actor=owner, users=[newcomer, current])
+    assert (Membership.objects.count(), AuditEvent.objects.count()) == before
+    with pytest.raises(PermissionDenied):
+        orgs.add_members(actor=member, users=[newcomer])
 
 
 def test_team_membership_changes_are_audited(plan: Plan, owner: Actor, org: Organization) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -57,7 +57,47 @@ def record_event(
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one immutable audit event for `actor`'s organization."""
-    return AuditEvent.objects.create(
+    event = _event(
+        actor=actor,
+        action=action,
+        target=target,
+        target_type=target_type,
+        target_label=target_label,
+        before=before,
+        after=after,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def record_created(*, actor: Actor, instances: Sequence[models.Model]) -> None:
+    """The ``<model>.create`` events of rows inserted together (each with its snapshot, as
+    `servicekit.create_audited` records one), in one insert per 500."""
+    AuditEvent.objects.bulk_create(
+        [
+            _event(
+                actor=actor,
+                action=f"{instance._meta.model_name}.create",
+                target=instance,
+                after=snapshot(instance),
+            )
+            for instance in instances
+        ],
+        batch_size=500,
+    )
+
+
+def _event(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_label: str = "",
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent(
         organization_id=actor.organization_id,
         actor_id=actor.user_id,
         actor_label=actor.label,

@@ -3,12 +3,14 @@ transaction, an audit event each (see `milepost.servicekit`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.text import slugify
 
+from milepost.audit.services import record_created
 from milepost.errors import Conflict, InvalidInput
 from milepost.organizations.access import Actor, system_actor
 from milepost.organizations.models import Membership, Organization, Role, Team, TeamMember
@@ -101,6 +103,34 @@ def add_member(*, actor: Actor, user: User, role: Role = Role.MEMBER) -> Members
         )
     membership = Membership(organization_id=actor.organization_id, user=user, role=role)
     return create_audited(actor=actor, instance=membership)
+
+
+@transaction.atomic
+def add_members(
+    *, actor: Actor, users: Sequence[User], role: Role = Role.MEMBER
+) -> list[Membership]:
+    """`add_member` for many people at once (an import naming thousands): the same rules,
+    rows and audit events, in a few queries rather than a few per person. Returns the
+    memberships in the order of ``users``."""
+    actor.require(Role.OWNER, "add members")
+    earlier = {
+        m.user_id: m
+        for m in Membership.objects.filter(
+            organization_id=actor.organization_id, user_id__in=sorted({u.pk for u in users})
+        )
+    }
+    fresh = {
+        user.pk: Membership(organization_id=actor.organization_id, user=user, role=role)
+        for user in users
+        if user.pk not in earlier
+    }
+    Membership.objects.bulk_create(list(fresh.values()))
+    record_created(actor=actor, instances=list(fresh.values()))
+    # A current member is a conflict, a former one comes back: `add_member` decides.
+    return [
+        fresh[user.pk] if user.pk in fresh else add_member(actor=actor, user=user, role=role)
+        for user in users
+    ]
 
 
 @transaction.atomic

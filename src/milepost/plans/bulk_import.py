@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -548,6 +548,15 @@ class _Bulk:
         if _has_loop(self.dependency_rows):
             raise NeedItemPath("a dependency loop")
 
+    def people_named(self) -> Iterator[str | None]:
+        """Every owner and assignee the file names."""
+        plan = self.plan
+        yield from (objective.owner for objective in plan.objectives)
+        yield from (kr.owner for kr in plan.key_results)
+        yield from (initiative.owner for initiative in plan.initiatives)
+        for specs in self.document.tasks.values():
+            yield from (spec.assignee for spec in specs)
+
     def task_rows(self) -> None:
         ctx = self.ctx
         for initiative_key, specs in self.document.tasks.items():
@@ -1035,6 +1044,7 @@ def bulk_import(ctx: ImportContext, document: PlanDocument) -> None:
     docstring). Errors land in ``ctx.result`` (then nothing is inserted); `NeedItemPath`
     when the item path must decide. The caller holds the transaction."""
     bulk = _Bulk(ctx, document)
+    ctx.people.read_ahead(bulk.people_named())
     import_settings(ctx, document.plan)
     bulk.teams()
     bulk.cycles()
@@ -1049,6 +1059,7 @@ def bulk_import(ctx: ImportContext, document: PlanDocument) -> None:
     bulk.checkin_rows()
     bulk.final_cycle_states()
     if not ctx.result.errors:
+        ctx.people.add_joining()
         bulk.stored_progress()
         counts = bulk.insert()
         bulk.audit(counts)

@@ -9,7 +9,7 @@ person reads it (numbers by value, people by email, rows by key).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -77,6 +77,37 @@ class People:
     members: dict[str, User] = field(default_factory=dict)
     by_name: dict[str, User | None] = field(default_factory=dict)
     resolved: dict[str, User | None] = field(default_factory=dict)
+    # Set by `read_ahead`: the accounts of the emails a file names (lowercased), and the
+    # people to make members by `add_joining` rather than one by one as they are named.
+    accounts: dict[str, User] | None = None
+    joining: list[User] | None = None
+
+    def read_ahead(self, texts: Iterable[str | None]) -> None:
+        """Read the accounts of every email in ``texts`` that names no member yet, in one
+        query, and collect the people to add as members for `add_joining` (the bulk path:
+        a file may name thousands of people, each added through the service took 10 ms)."""
+        from django.db.models.functions import Lower
+
+        from milepost.accounts.models import User
+
+        wanted = {text.strip().lower() for text in texts if text and "@" in text}
+        wanted -= self.members.keys()
+        self.accounts = {}
+        for user in (
+            User.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=sorted(wanted))
+            .order_by("pk")
+        ):
+            self.accounts.setdefault(user.email_lower, user)
+        self.joining = []
+
+    def add_joining(self) -> None:
+        """Make the people collected since `read_ahead` members (`add_members`)."""
+        from milepost.organizations.services import add_members
+
+        if self.joining:
+            add_members(actor=self.context.actor, users=self.joining)
+            self.joining = []
 
     def load(self) -> None:
         self.members.clear()
@@ -116,7 +147,10 @@ class People:
         from milepost.accounts.models import User
         from milepost.organizations.services import add_member
 
-        user = User.objects.filter(email__iexact=email).first()
+        if self.accounts is not None:
+            user = self.accounts.get(email.lower())
+        else:
+            user = User.objects.filter(email__iexact=email).first()
         if user is None:
             self.context.result.warn(
                 path, f"{email} has no account on this Milepost instance: left empty"
@@ -131,8 +165,11 @@ class People:
             )
             return None
         try:
-            with transaction.atomic():
-                add_member(actor=actor, user=user)
+            if self.joining is not None:
+                self.joining.append(user)
+            else:
+                with transaction.atomic():
+                    add_member(actor=actor, user=user)
         except DomainError as exc:
             self.context.result.error(path, exc.detail)
             return None
