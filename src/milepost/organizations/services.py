@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from itertools import batched
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -115,9 +116,8 @@ def add_members(
     actor.require(Role.OWNER, "add members")
     earlier = {
         m.user_id: m
-        for m in Membership.objects.filter(
-            organization_id=actor.organization_id, user_id__in=sorted({u.pk for u in users})
-        )
+        for ids in batched(sorted({u.pk for u in users}), 10_000)  # SQLite's bound values
+        for m in Membership.objects.filter(organization_id=actor.organization_id, user_id__in=ids)
     }
     fresh = {
         user.pk: Membership(organization_id=actor.organization_id, user=user, role=role)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import batched
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models, transaction
@@ -92,13 +94,14 @@ class People:
 
         wanted = {text.strip().lower() for text in texts if text and "@" in text}
         wanted -= self.members.keys()
+        found: list[User] = []
+        for emails in batched(sorted(wanted), 10_000):  # SQLite binds at most 32,766 values
+            found += User.objects.annotate(email_lower=Lower("email")).filter(
+                email_lower__in=emails
+            )
         self.accounts = {}
-        for user in (
-            User.objects.annotate(email_lower=Lower("email"))
-            .filter(email_lower__in=sorted(wanted))
-            .order_by("pk")
-        ):
-            self.accounts.setdefault(user.email_lower, user)
+        for user in sorted(found, key=attrgetter("pk")):  # the first account, as the item path
+            self.accounts.setdefault(user.email.lower(), user)
         self.joining = []
 
     def add_joining(self) -> None:
