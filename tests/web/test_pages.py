@@ -81,8 +81,10 @@ def test_every_page_answers_in_a_fixed_number_of_queries(org: Organization, memb
 PINNED_WARM: dict[str, int] = {
     "home": 8,
     "home-findings": 5,
-    "dashboard": 6,
-    "dashboard-team": 6,
+    # The cycle's objectives as plain rows, then the few listed as instances (a large
+    # organization's cycle holds 7,500: building them all took most of the page's time).
+    "dashboard": 7,
+    "dashboard-team": 7,
     "alignment": 8,
     "alignment-children": 8,
     "objectives": 5,
@@ -122,8 +124,8 @@ PINNED_WARM: dict[str, int] = {
 # `roadmap.engine_io.load_plan_with_ids`) and evaluated once, then kept until the next change.
 PINNED_COLD: dict[str, int] = {
     "home-findings": 8,
-    "dashboard": 9,
-    "dashboard-team": 9,
+    "dashboard": 10,
+    "dashboard-team": 10,
     "roadmap": 8,
     "roadmap-team-week": 8,
     "roadmap-quarter": 8,

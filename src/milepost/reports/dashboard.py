@@ -187,16 +187,16 @@ def team_groups(
 ) -> tuple[list[TeamGroup], int]:
     """Objectives grouped by their owner team ("No team" last), teams needing attention (the
     most objectives at risk or off track) first, then by name; in each group the objectives
-    needing attention first, then in the given order. At most `teams` groups of at most
+    needing attention first, then in the given order. Each objective needs ``owner_team_id``,
+    ``team_name`` and ``status``. At most `teams` groups of at most
     `per_team` objectives; also returns how many teams were left out. The dashboard of a
     20,000-person company stays a page, not a list of 7,500 objectives."""
     groups: dict[int | None, list[Any]] = defaultdict(list)
     names: dict[int | None, str] = {None: "No team"}
     for o in objectives:
-        team = getattr(o, "owner_team", None)
-        groups[team.pk if team is not None else None].append(o)
-        if team is not None:
-            names[team.pk] = team.name
+        groups[o.owner_team_id].append(o)
+        if o.owner_team_id is not None:
+            names[o.owner_team_id] = o.team_name
     made = []
     for team_id, items in groups.items():
         urgent = [o for o in items if o.status in _ATTENTION]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from milepost.engine.results import Finding
@@ -108,10 +109,26 @@ def visible_findings(
 ) -> list[FindingView]:
     """The snapshot's findings the actor may see, named and linked (one query for who may
     see what, unless `hidden` — `hidden_objective_keys(actor)` — is given; none for admins)."""
+    return finding_views(snap, seen_findings(actor, snap, hidden))
+
+
+def seen_findings(actor: Actor, snap: Snapshot, hidden: set[str] | None = None) -> list[Finding]:
+    """The snapshot's findings the actor may see, as the engine gives them (a page that
+    shows only a few names and links those few: a large plan has 10,000s of findings)."""
     if hidden is None:
         hidden = hidden_objective_keys(actor)
-    linker = FindingLinker(snap)
-    return [linker.view(f) for f in snap.roadmap.findings if not finding_hidden(f, hidden)]
+    if not hidden:
+        return list(snap.roadmap.findings)
+    return [f for f in snap.roadmap.findings if not finding_hidden(f, hidden)]
+
+
+def finding_views(snap: Snapshot, findings: Iterable[Finding]) -> list[FindingView]:
+    """Findings of the snapshot, each object named and linked (the names and links are
+    gathered once per snapshot)."""
+    linker = snap.extras.get(FindingLinker)
+    if linker is None:
+        linker = snap.extras[FindingLinker] = FindingLinker(snap)
+    return [linker.view(f) for f in findings]
 
 
 @dataclass(frozen=True)
@@ -135,8 +152,10 @@ def grouped(findings: list[FindingView]) -> list[FindingGroup]:
     ]
 
 
-def severity_counts(findings: list[FindingView]) -> dict[str, int]:
+def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """How many findings of each severity (every severity listed, errors first)."""
     counts = dict.fromkeys(SEVERITY_ORDER, 0)
     for f in findings:
-        counts[f.severity] = counts.get(f.severity, 0) + 1
+        severity = f.severity.value
+        counts[severity] = counts.get(severity, 0) + 1
     return counts

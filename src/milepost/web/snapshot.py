@@ -138,7 +138,13 @@ def _load(
         as_of=as_of,
         plan=plan,
         okr=okr,
-        roadmap=evaluate_roadmap(plan, as_of, okr),
+        roadmap=evaluate_roadmap(
+            plan,
+            as_of,
+            okr,
+            # Only check-ins changed: the schedule is the kept one's (same plan, same day).
+            same_schedule_as=previous.roadmap if patched is not None and previous else None,
+        ),
         initiative_ids=ids.initiative_ids,
         milestone_ids=ids.milestone_ids,
         objective_ids=ids.objective_ids,

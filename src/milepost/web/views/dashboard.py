@@ -3,9 +3,10 @@ findings by severity, investment per objective and the cycle's trend; filter by 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 
 from milepost.engine.capacity import investment
@@ -13,6 +14,7 @@ from milepost.okrs.models import Objective
 from milepost.organizations.access import Actor
 from milepost.reports.charts import trend_chart
 from milepost.reports.dashboard import (
+    TeamGroup,
     cycle_trend,
     investment_by_objective,
     net_confidence,
@@ -23,12 +25,13 @@ from milepost.reports.dashboard import (
 )
 from milepost.reports.queries import with_visibility
 from milepost.web.context import member_view
-from milepost.web.findings import severity_counts, visible_findings
+from milepost.web.findings import finding_views, seen_findings, severity_counts
 from milepost.web.htmx import render_page
 from milepost.web.selection import choose_cycle, choose_team, teams_of
 from milepost.web.snapshot import page_snapshot
 
 INVESTMENT_SHOWN = 10
+FINDINGS_SHOWN = 8
 # The whole organization's dashboard shows the teams needing attention first; a team's own
 # (the team filter) shows all its objectives.
 TEAMS_SHOWN = 12
@@ -55,17 +58,30 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     # One query for the objectives shown and for those of the plan the actor may not see (the
     # findings name only objects of the plan: its cycle's, and other cycles' aligned below).
     below = [snap.objective_ids[o.key] for o in plan.objectives if o.cycle_key != cycle.key]
-    candidates = list(
+    # As plain rows: a large organization's cycle holds 7,500 objectives, and only the few
+    # the page lists become model instances (`_with_rows`).
+    candidates: list[Any] = list(
         with_visibility(
             actor,
             Objective.objects.of(actor.organization_id)
             .active()
             .filter(Q(cycle=cycle) | Q(pk__in=below)),
         )
-        .select_related("owner_team", "owner_user")
+        .annotate(team_name=F("owner_team__name"))
         .order_by("owner_team__name", "title")
+        .values_list(
+            "pk",
+            "key",
+            "cycle_id",
+            "owner_team_id",
+            "team_name",
+            "weight",
+            "status",
+            "visible_to_actor",
+            named=True,
+        )
     )
-    hidden = {o.key for o in candidates if not o.visible_to_actor}  # type: ignore[attr-defined]
+    hidden = {o.key for o in candidates if not o.visible_to_actor}
     objectives = [
         o
         for o in candidates
@@ -83,12 +99,12 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     ]
     kr_rows = [(r.status.value, r.progress) for r in kr_results]
     statuses = [s for s, _ in kr_rows]
-    findings = visible_findings(actor, snap, hidden)
+    findings = seen_findings(actor, snap, hidden)
     if team_key is not None:
         scoped = {f"team:{team_key}"} | {f"objective:{k}" for k in in_scope}
         scoped |= {f"kr:{kr.key}" for kr in plan.key_results if kr.objective_key in in_scope}
         scoped |= {f"initiative:{i.key}" for i in plan.initiatives if i.team_key == team_key}
-        findings = [f for f in findings if scoped & set(f.finding.objects)]
+        findings = [f for f in findings if not scoped.isdisjoint(f.objects)]
 
     extras = snap.extras
     if "investment" not in extras:
@@ -116,6 +132,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
         per_team=len(objectives) if team is not None else OBJECTIVES_PER_TEAM,
         teams=TEAMS_SHOWN,
     )
+    groups = _with_rows(groups)
     context.update(
         {
             "team_groups": groups,
@@ -127,7 +144,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
             "net_confidence": net_confidence(statuses),
             "overall_progress": progress,
             "overall_expected": expected,
-            "findings": findings[:8],
+            "findings": finding_views(snap, findings[:FINDINGS_SHOWN]),
             "finding_counts": severity_counts(findings),
             "finding_total": len(findings),
             "investment": rows[:INVESTMENT_SHOWN],
@@ -140,3 +157,10 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
         }
     )
     return render_page(request, "web/dashboard.html", context, nav="dashboard")
+
+
+def _with_rows(groups: list[TeamGroup]) -> list[TeamGroup]:
+    """The groups with the objectives they show as model instances (one query)."""
+    shown = [o.pk for group in groups for o in group.shown]
+    rows = Objective.objects.select_related("owner_team").in_bulk(shown)
+    return [replace(group, shown=[rows[o.pk] for o in group.shown]) for group in groups]

@@ -29,7 +29,7 @@ def plan_health(request: HttpRequest, actor: Actor) -> HttpResponse:
         "cycle": choice.cycle,
         "cycles": choice.cycles,
         "groups": grouped(findings),
-        "counts": severity_counts(findings),
+        "counts": severity_counts(f.finding for f in findings),
         "total": len(findings),
         "schedule_error": schedule_error,
     }
