@@ -138,6 +138,44 @@ def test_an_evaluation_older_than_the_lag_is_served_while_it_is_computed_anew(
     assert fresh.computed_at >= loads[1]
 
 
+def test_a_costly_evaluation_is_renewed_in_the_background_less_often(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, org: Organization
+) -> None:
+    """An evaluation that took 0.2 s is renewed at most every 2 s (a tenth of the time), even
+    with a lag of 0.5 s; the asking person's own write still gets a fresh one at once."""
+    settings.MILEPOST_LIVE_LAG_SECONDS = 0.5
+    loads: list[float] = []
+
+    def load(
+        organization: Organization, cycle: Any, as_of: dt.date, previous: object = None
+    ) -> object:
+        loads.append(time.time())
+        return snapshots.Snapshot(
+            as_of,
+            None,
+            None,
+            None,
+            {},
+            {},
+            {},
+            {},
+            computed_at=time.time(),  # type: ignore[arg-type]
+            cost_seconds=0.2,
+        )
+
+    monkeypatch.setattr(snapshots, "_load", load)
+    day = dt.date(2026, 12, 1)
+    first = snapshots.snapshot(org, None, as_of=day, token=(1, "a"))
+    time.sleep(0.6)  # older than the lag, younger than ten times its cost
+    assert snapshots.snapshot(org, None, as_of=day, token=(2, "b")) is first
+    time.sleep(0.2)
+    assert not snapshots._in_flight
+    assert len(loads) == 1
+    own = snapshots.snapshot(org, None, as_of=day, token=(2, "b"), fresh_after=time.time())
+    assert own is not first
+    assert len(loads) == 2
+
+
 def test_a_successful_post_marks_the_writer(plan: Plan, member: Actor) -> None:
     client = client_for(member)
     url = reverse("web:checkin-create", args=[plan.key_result.pk])

@@ -69,8 +69,9 @@ class Snapshot:
     # Further engine output derived from this evaluation (investment, trends), computed on
     # first use by the pages that need it and kept with it.
     extras: dict[Any, Any] = field(default_factory=dict, compare=False)
-    # When the plan was read (seconds since the epoch).
+    # When the plan was read (seconds since the epoch), and how long the evaluation took.
     computed_at: float = field(default=0.0, compare=False)
+    cost_seconds: float = field(default=0.0, compare=False)
     # When this evaluation patched check-ins into a kept one (`_plan_after_checkins`): that
     # one's `extras`, and the date before which both have the same check-ins (every changed
     # check-in is dated on or after it). Pages may reuse what only depends on such dates.
@@ -150,10 +151,16 @@ def _load(
         objective_ids=ids.objective_ids,
         key_result_ids=ids.key_result_ids,
         computed_at=started,
+        cost_seconds=time.time() - started,
         carried=carried,
         checkins_same_before=same_before,
     )
 
+
+# Under a stream of changes, at most this share of a process's time re-evaluates a plan in
+# the background: an evaluation that took 1.5 s (a 20,000-person organization) is renewed at
+# most every 15 s even when the lag setting is shorter. Everyone still sees their own writes.
+BACKGROUND_SHARE = 0.1
 
 # How far before a kept evaluation was read its successor looks for changes: a write stamps
 # its audit event when it is made and becomes visible when its transaction commits, so a
@@ -230,8 +237,9 @@ def snapshot(
     keep the process busy with nothing else, and make every page wait for it. So with
     ``settings.MILEPOST_LIVE_LAG_SECONDS`` above 0, an evaluation made before the latest
     change is still served — unless it was computed before ``fresh_after`` (the time of the
-    asking person's own last write: they always see it); once it is older than the lag it is
-    computed anew in a background thread while it is served. Requests that must wait for a
+    asking person's own last write: they always see it); once it is older than the lag (or
+    than ten times its own cost, `BACKGROUND_SHARE`) it is computed anew in a background
+    thread while it is served. Requests that must wait for a
     new evaluation at the same moment share one computation."""
     day = as_of or organization_today(organization)
     current = token if token is not None else change_token(organization)
@@ -250,9 +258,12 @@ def snapshot(
             if entry is not None and (
                 entry.token == current or (lag > 0 and entry.snap.computed_at >= own_write)
             ):
-                if entry.token != current and entry.snap.computed_at < asked_at - lag:
+                refresh_after = max(lag, entry.snap.cost_seconds / BACKGROUND_SHARE)
+                if entry.token != current and entry.snap.computed_at < asked_at - refresh_after:
                     # Older than the lag: still served, and computed anew in the background
-                    # (once), so that no request waits for a whole-plan evaluation.
+                    # (once), so that no request waits for a whole-plan evaluation. A costly
+                    # evaluation is renewed less often: at most `BACKGROUND_SHARE` of the
+                    # process's time goes to renewing it.
                     _refresh_in_background(key, organization, cycle, day, current, entry.snap)
                 _cache.move_to_end(key)
                 return entry.snap
