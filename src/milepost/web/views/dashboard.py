@@ -59,7 +59,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     # findings name only objects of the plan: its cycle's, and other cycles' aligned below).
     below = [snap.objective_ids[o.key] for o in plan.objectives if o.cycle_key != cycle.key]
     # As plain rows: a large organization's cycle holds 7,500 objectives, and only the few
-    # the page lists become model instances (`_with_rows`).
+    # the page lists become model instances (`_with_instances`).
     candidates: list[Any] = list(
         with_visibility(
             actor,
@@ -132,7 +132,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
         per_team=len(objectives) if team is not None else OBJECTIVES_PER_TEAM,
         teams=TEAMS_SHOWN,
     )
-    groups = _with_rows(groups)
+    groups = _with_instances(groups)
     context.update(
         {
             "team_groups": groups,
@@ -159,7 +159,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render_page(request, "web/dashboard.html", context, nav="dashboard")
 
 
-def _with_rows(groups: list[TeamGroup]) -> list[TeamGroup]:
+def _with_instances(groups: list[TeamGroup]) -> list[TeamGroup]:
     """The groups with the objectives they show as model instances (one query)."""
     shown = [o.pk for group in groups for o in group.shown]
     rows = Objective.objects.select_related("owner_team").in_bulk(shown)
