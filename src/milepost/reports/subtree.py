@@ -48,26 +48,30 @@ class _Shape:
         objectives = with_visibility(
             actor, Objective.objects.of(org_id).filter(cycle=cycle, archived_at__isnull=True)
         )
+        links = Alignment.objects.of(org_id).filter(
+            child__cycle=cycle, child__archived_at__isnull=True, archived_at__isnull=True
+        )
         objective_rows, kr_rows, link_rows = (
             Organization.objects.filter(pk=org_id)
             .values_list(
                 json_rows(objectives, "pk", "key", "visible_to_actor"),
+                # Only the key results something hangs from (a cycle of 30,000 key results
+                # has a few hundred of them): the others add no child.
                 json_rows(
                     KeyResult.objects.of(org_id).filter(
                         objective__cycle=cycle,
                         objective__archived_at__isnull=True,
                         archived_at__isnull=True,
+                        pk__in=links.filter(parent_key_result__isnull=False).values(
+                            "parent_key_result_id"
+                        ),
                     ),
                     "pk",
                     "key",
                     "objective_id",
                 ),
                 json_rows(
-                    Alignment.objects.of(org_id).filter(
-                        child__cycle=cycle,
-                        child__archived_at__isnull=True,
-                        archived_at__isnull=True,
-                    ),
+                    links,
                     "pk",
                     "child_id",
                     "parent_objective_id",
