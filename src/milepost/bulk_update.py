@@ -76,7 +76,7 @@ def update_columns(
                 )
             values = ", ".join([first_row] + [other_row] * (len(batch) - 1))
             cursor.execute(
-                f"WITH v({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608 - names and types come from the model
+                f"WITH v({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608 - names and types come from the model  # nosec B608
                 f"UPDATE {table} SET {assignments} FROM v WHERE {match}",
                 params,
             )
