@@ -422,22 +422,26 @@ def w2_checkins(base: str, fx: Fixture, runs: int) -> list[Row]:
 
 
 def w3_roadmap(base: str, fx: Fixture, runs: int) -> list[Row]:
+    from milepost.reports.timeline import BARS_PER_PAGE
     from milepost.roadmap.models import Initiative
 
-    bars = Initiative.objects.filter(
+    initiatives = Initiative.objects.filter(
         organization_id=fx.org_id, cycle_id=fx.cycle_id, archived_at__isnull=True
     ).count()
+    # The page draws at most BARS_PER_PAGE (2,000) bars: the first page of the cycle.
+    bars = min(initiatives, BARS_PER_PAGE)
+    pages = -(-initiatives // BARS_PER_PAGE)
     p50, p95, _ = _latency_runs(
         base, f"/roadmap/?cycle={fx.cycle_id}", runs=runs, per_run=3, cookies=fx.session_cookie
     )
     rows = [
         Row(
             "W3 roadmap page",
-            f"{bars:,} initiatives in the cycle",
+            f"{bars:,} bars (page 1 of {pages}; {initiatives:,} initiatives in the cycle)",
             p50,
             p95,
             target="≤ 300 ms (2,000 bars)",
-            met=p95 <= 300,
+            met=p95 <= 300 and bars >= min(initiatives, 2_000),
         )
     ]
     p50, p95, _ = _latency_runs(

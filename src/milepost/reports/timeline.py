@@ -26,7 +26,7 @@ import datetime as dt
 import functools
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
@@ -44,6 +44,10 @@ GROUP_ROW = 26
 BAR_HEIGHT = 16
 PAD_DAYS = 7
 LABEL_CHARS = 36
+# Bars drawn on one page of the timeline: a large organization's cycle holds 10,000
+# initiatives, far more than a reader can scan; the page says how many there are in all and
+# pages through them (or a team filter narrows them).
+BARS_PER_PAGE = 2_000
 NO_OBJECTIVE = "Not aligned to any objective"
 _SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.INFO)  # most severe first
 NO_TEAM = "No team"
@@ -112,6 +116,24 @@ class Timeline:
     bands: list[Band]
     rows: int
     unscheduled: list[str]  # initiative titles with no date at all
+    total_bars: int = 0  # bars on every page together
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def bar_count(self) -> int:
+        """The bars drawn on this page."""
+        return sum(len(g.bars) for g in self.groups)
+
+    @property
+    def first_bar(self) -> int:
+        """The position (from 1) of this page's first bar among all the pages' bars."""
+        return (self.page - 1) * BARS_PER_PAGE + 1 if self.total_bars else 0
+
+    @property
+    def last_bar(self) -> int:
+        """The position of this page's last bar among all the pages' bars."""
+        return self.first_bar + self.bar_count - 1 if self.total_bars else 0
 
     @property
     def width(self) -> int:
@@ -194,6 +216,22 @@ def _group_of_initiative(
     return labels, [*order, NO_OBJECTIVE]
 
 
+def teams_within(plan: Plan, team_key: str) -> frozenset[str]:
+    """The keys of the team and of every team below it in the plan's team tree."""
+    children: dict[str, list[str]] = defaultdict(list)
+    for team in plan.teams:
+        if team.parent_key is not None:
+            children[team.parent_key].append(team.key)
+    found = {team_key}
+    todo = [team_key]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return frozenset(found)
+
+
 def build_timeline(
     plan: Plan,
     schedule: Schedule | None,
@@ -204,13 +242,18 @@ def build_timeline(
     zoom: str = "month",
     ids: Mapping[str, int] | None = None,
     hidden_objectives: Iterable[str] = (),
-    visible_initiative: Callable[[str], bool] | None = None,
+    teams: Collection[str] | None = None,
+    page: int = 1,
 ) -> Timeline:
     """Lay out the plan's initiatives, milestones and dependencies (see the module docstring).
 
     `hidden_objectives` are the keys of objectives the viewer may not see: initiatives under
     them are grouped as a locked "Private objective". `ids` maps initiative keys to row ids
-    (for links)."""
+    (for links). `teams`, when given, keeps only the initiatives of those teams (and their
+    milestones). The bars are laid out in pages of `BARS_PER_PAGE`, in group order; `page`
+    (from 1, clamped to the last) chooses one. Milestones of no initiative, or of one without
+    a bar, get rows of their own on the last page; the dependencies drawn are those between
+    items on the page."""
     hidden = set(hidden_objectives)
     initiative_findings, milestone_findings = _objects_index(findings)
     critical_items, critical_pairs = _critical_pairs(schedule)
@@ -219,9 +262,11 @@ def build_timeline(
     row_ids = ids if ids is not None else {}
     grouped: dict[str, list[Bar]] = defaultdict(list)
     unscheduled: list[str] = []
+    selected: set[str] = set()  # the initiatives the team filter keeps
     for i in plan.initiatives:
-        if visible_initiative is not None and not visible_initiative(i.key):
+        if teams is not None and i.team_key not in teams:
             continue
+        selected.add(i.key)
         item = scheduled.get(i.key)
         start, end = i.start, i.end
         planned = start is not None and end is not None
@@ -250,15 +295,29 @@ def build_timeline(
                 findings=initiative_findings.get(i.key, _NO_FINDINGS),
             )
         )
+    with_bars = {bar.key for bars in grouped.values() for bar in bars}
+    total_bars = len(with_bars)
+    pages = max(1, -(-total_bars // BARS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    skip = (page - 1) * BARS_PER_PAGE
+    room = BARS_PER_PAGE
     groups: list[Group] = []
     row = 0
     placed_bars: dict[str, Bar] = {}
     first: dt.date | None = None
     last: dt.date | None = None
     for label in order:
-        bars = sorted(grouped.get(label, []), key=lambda b: (b.start, b.end, b.key))
-        if not bars:
+        if room == 0:
+            break
+        in_group = grouped.get(label)
+        if not in_group:
             continue
+        if skip >= len(in_group):
+            skip -= len(in_group)
+            continue
+        bars = sorted(in_group, key=lambda b: (b.start, b.end, b.key))[skip : skip + room]
+        skip = 0
+        room -= len(bars)
         group = Group(label=label, bars=bars, row=row)
         row += 1
         for bar in bars:
@@ -271,30 +330,40 @@ def build_timeline(
                 last = bar.end
         groups.append(group)
 
+    def on_own_row(m: MilestoneInput) -> bool:
+        if page != pages or m.initiative_key in with_bars:
+            return False
+        return teams is None or m.initiative_key in selected
+
     milestones: dict[int, list[MilestoneInput]] = {}
-    if any(m.initiative_key not in placed_bars for m in plan.milestones):
+    drawn: list[MilestoneInput] = []
+    own_rows = [m for m in plan.milestones if on_own_row(m)]
+    if own_rows:
         groups.append(Group(label="Milestones", bars=[], row=row))
         row += 1
+    for m in own_rows:
+        milestones[row] = [m]
+        row += 1
+    drawn.extend(own_rows)
     for m in plan.milestones:
         on_bar = placed_bars.get(m.initiative_key) if m.initiative_key is not None else None
-        if on_bar is None:  # a row of its own
-            milestones[row] = [m]
-            row += 1
+        if on_bar is None:
             continue
+        drawn.append(m)
         on_bar.milestones += 1
         if m.done_on is not None:
             on_bar.milestones_done += 1
-        drawn = milestones.get(on_bar.row)
-        if drawn is None:
+        marks = milestones.get(on_bar.row)
+        if marks is None:
             milestones[on_bar.row] = [m]
         else:
-            drawn.append(m)
-    if plan.milestones:
-        early = min(m.on for m in plan.milestones)
-        late = max(m.on for m in plan.milestones)
+            marks.append(m)
+    if drawn:
+        early = min(m.on for m in drawn)
+        late = max(m.on for m in drawn)
         first = early if first is None else min(first, early)
         last = late if last is None else max(last, late)
-    placed = placed_bars.keys() | {m.key for m in plan.milestones}
+    placed = placed_bars.keys() | {m.key for m in drawn}
     dependencies = [
         d for d in plan.dependencies if d.predecessor in placed and d.successor in placed
     ]
@@ -321,6 +390,9 @@ def build_timeline(
         bands=[b for b in bands if b.start <= end and b.end >= start],
         rows=row,
         unscheduled=unscheduled,
+        total_bars=total_bars,
+        page=page,
+        pages=pages,
     )
 
 

@@ -68,6 +68,28 @@ def choose_team(request: HttpRequest, teams: list[Team]) -> Team | None:
     return next((t for t in teams if t.pk == wanted), None)
 
 
+def choose_page(request: HttpRequest) -> int:
+    """The page asked for (``?page=<n>``, from 1); 1 when missing or not a number. Pages past
+    the last are the caller's to clamp."""
+    return max(_int(request.GET.get("page", "").strip()) or 1, 1)
+
+
+def pager(request: HttpRequest, page: int, pages: int) -> dict[str, str | None]:
+    """The links to the previous and next pages (None at either end): the current query
+    string with ``page`` changed (``web/includes/pager.html``)."""
+
+    def url(n: int) -> str:
+        params = request.GET.copy()
+        params["page"] = str(n)
+        return f"?{params.urlencode()}"
+
+    return {
+        "previous_page_url": url(page - 1) if page > 1 else None,
+        "next_page_url": url(page + 1) if page < pages else None,
+        "pager_status": f"Page {page} of {pages}",
+    }
+
+
 def default_team_id(actor: Actor) -> int | None:
     """The user's team for new items (the lowest id when they are in several)."""
     return min(actor.team_ids) if actor.team_ids else None

@@ -35,11 +35,12 @@ from milepost.reports.history import (
     roadmap_as_of,
 )
 from milepost.reports.queries import hidden_objective_keys
-from milepost.reports.timeline import ZOOMS, build_timeline, render_svg
+from milepost.reports.timeline import ZOOMS, build_timeline, render_svg, teams_within
 from milepost.web.context import member_view, resolve
 from milepost.web.forms_cycles import as_of_date
 from milepost.web.htmx import render_page
 from milepost.web.links import id_link
+from milepost.web.selection import pager
 
 TREE_DEPTH = 50  # an as-of tree comes whole (no lazy loading of the past)
 
@@ -247,6 +248,9 @@ def roadmap_as_of_page(
     *,
     group_by: str = "objective",
     zoom: str = "month",
+    teams: list[Team] | None = None,
+    team: Team | None = None,
+    page: int = 1,
 ) -> HttpResponse:
     past = roadmap_as_of(actor, cycle, day)
     hidden = hidden_objective_keys(actor)
@@ -259,6 +263,12 @@ def roadmap_as_of_page(
             if o.startswith(("objective:", "kr:"))
         )
     ]
+    within = teams_within(past.plan, team.key) if team is not None else None
+    if within is not None:  # the findings about the teams' work, or the teams themselves
+        work = {i.key for i in past.plan.initiatives if i.team_key in within}
+        scoped = {f"team:{key}" for key in within} | {f"initiative:{key}" for key in work}
+        scoped |= {f"milestone:{m.key}" for m in past.plan.milestones if m.initiative_key in work}
+        findings = [f for f in findings if not scoped.isdisjoint(f.objects)]
     timeline = build_timeline(
         past.plan,
         past.roadmap.schedule,
@@ -268,6 +278,8 @@ def roadmap_as_of_page(
         zoom=zoom if zoom in ZOOMS else "month",
         ids=past.initiative_ids,
         hidden_objectives=hidden,
+        teams=within,
+        page=page,
     )
     svg = render_svg(
         timeline,
@@ -280,11 +292,14 @@ def roadmap_as_of_page(
         "cycles": cycles,
         "svg": svg,
         "timeline": timeline,
-        "bar_count": sum(len(g.bars) for g in timeline.groups),
+        "bar_count": timeline.bar_count,
+        "teams": teams or [],
+        "team": team,
         "findings": findings,
         "schedule_error": past.roadmap.schedule_error,
         "day": day,
-        "extra_params": [("as_of", day.isoformat())],
+        "extra_params": [("as_of", day.isoformat()), ("group", group_by), ("zoom", zoom)],
+        **pager(request, timeline.page, timeline.pages),
         **_picker(request, actor, day),
     }
     return render_page(request, "web/cycle_roadmap_as_of.html", context, nav="roadmap")

@@ -1,5 +1,6 @@
 """The roadmap: an SVG timeline of the cycle's initiatives, grouped by objective or team,
-zoomable by week, month and quarter; a click opens the initiative in a side panel (htmx)."""
+zoomable by week, month and quarter, narrowed to a team (with the teams below it) and paged
+(`BARS_PER_PAGE` bars a page); a click opens the initiative in a side panel (htmx)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ from django.http import HttpRequest, HttpResponse
 from milepost.engine.results import Finding
 from milepost.organizations.access import Actor
 from milepost.reports.queries import finding_hidden, hidden_objective_keys
-from milepost.reports.timeline import ZOOMS, build_timeline, render_svg
+from milepost.reports.timeline import (
+    BARS_PER_PAGE,
+    ZOOMS,
+    build_timeline,
+    render_svg,
+    teams_within,
+)
 from milepost.web.context import member_view
 from milepost.web.htmx import render_page
 from milepost.web.links import id_link
-from milepost.web.selection import choose_cycle
+from milepost.web.selection import choose_cycle, choose_page, choose_team, pager, teams_of
 from milepost.web.snapshot import page_snapshot
 from milepost.web.views import cycle_reports
 
@@ -28,10 +35,22 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
     group_by = group_by if group_by in GROUPS else "objective"
     zoom = request.GET.get("zoom", "")
     zoom = zoom if zoom in ZOOMS else "month"
+    teams = teams_of(actor)
+    team = choose_team(request, teams)
+    page = choose_page(request)
     day = cycle_reports.as_of_day(request, actor)
     if choice.cycle is not None and day is not None:
         return cycle_reports.roadmap_as_of_page(
-            request, actor, choice.cycle, choice.cycles, day, group_by=group_by, zoom=zoom
+            request,
+            actor,
+            choice.cycle,
+            choice.cycles,
+            day,
+            group_by=group_by,
+            zoom=zoom,
+            teams=teams,
+            team=team,
+            page=page,
         )
     svg = None
     timeline = None
@@ -52,6 +71,8 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
             zoom=zoom,
             ids=snap.initiative_ids,
             hidden_objectives=hidden,
+            teams=teams_within(snap.plan, team.key) if team is not None else None,
+            page=page,
         )
         svg = render_svg(
             timeline,
@@ -62,19 +83,22 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
         schedule_error = snap.roadmap.schedule_error
     else:
         schedule_error = None
-    bars = sum(len(g.bars) for g in timeline.groups) if timeline is not None else 0
     context = {
         "cycle": choice.cycle,
         "cycles": choice.cycles,
+        "teams": teams,
+        "team": team,
         "svg": svg,
         "timeline": timeline,
-        "bar_count": bars,
+        "bar_count": timeline.bar_count if timeline is not None else 0,
         "critical_count": critical_count,
         "group_by": group_by,
         "zoom": zoom,
         "zooms": list(ZOOMS),
+        "bars_per_page": BARS_PER_PAGE,
         "schedule_error": schedule_error,
         "extra_params": [("group", group_by), ("zoom", zoom)],
+        **(pager(request, timeline.page, timeline.pages) if timeline is not None else {}),
         **cycle_reports.as_of_picker(request, actor),
     }
     return render_page(request, "web/roadmap.html", context, nav="roadmap")
