@@ -454,7 +454,7 @@ def w3_roadmap(base: str, fx: Fixture, runs: int) -> list[Row]:
     rows.append(
         Row(
             "W3 schedule API (critical path from the database)",
-            f"{bars:,} initiatives",
+            f"{initiatives:,} initiatives",
             p50,
             p95,
             target="(info)",

@@ -7,14 +7,18 @@ from django.core.cache import cache
 
 from milepost.organizations.access import Actor, actor_for
 from milepost.organizations.models import Organization, Role
+from milepost.reports import snapshot
 from tests import factories
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Each test starts with an empty cache: sign-in throttles, rate limits and locks counted
-    by an earlier test in the same process must not decide this one."""
+    by an earlier test in the same process must not decide this one; and without kept plan
+    evaluations (tests write rows directly, not always through the services whose audit
+    events tell a kept evaluation that the plan changed)."""
     cache.clear()
+    snapshot.clear()
 
 
 @pytest.fixture

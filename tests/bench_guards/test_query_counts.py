@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Organization
-from milepost.web import snapshot
+from milepost.reports import snapshot
 from tests.api.operations import OPS, openapi, operations, url_for
 from tests.api.test_cross_org_sweep import _send
 from tests.api.test_query_counts import GROW, MORE
@@ -34,7 +34,8 @@ PINNED_API: dict[str, int] = {
 }
 # Warm (the page's plan evaluation kept between requests, as in production; its change token
 # read with the membership).
-PINNED_PAGES: dict[str, int] = {"roadmap": 5, "alignment": 8, "objectives": 5}
+# The roadmap reads the teams of its team filter (one query) since it has one.
+PINNED_PAGES: dict[str, int] = {"roadmap": 6, "alignment": 8, "objectives": 5}
 
 
 @pytest.mark.parametrize("op_id", sorted(PINNED_API))

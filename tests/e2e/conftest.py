@@ -43,7 +43,7 @@ from milepost.demo.loader import (  # noqa: E402
     load_demo,
 )
 from milepost.organizations.models import Organization  # noqa: E402
-from milepost.web import snapshot  # noqa: E402
+from milepost.reports import snapshot  # noqa: E402
 
 __all__ = ["DEMO_LOGIN", "DEMO_MEMBER_LOGIN", "DEMO_VIEWER_LOGIN"]
 

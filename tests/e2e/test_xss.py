@@ -22,8 +22,8 @@ from playwright.sync_api import Dialog, Page, expect
 from milepost.accounts.models import User
 from milepost.okrs.models import CheckIn, Cycle, KeyResult, Objective, Retrospective
 from milepost.organizations.models import Organization, Team
+from milepost.reports import snapshot
 from milepost.roadmap.models import Initiative, InitiativeKeyResult, Milestone
-from milepost.web import snapshot
 from milepost.work.models import Task
 from tests.e2e.conftest import DEMO_LOGIN, screenshot
 

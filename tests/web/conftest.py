@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,21 +9,12 @@ from django.test import Client
 
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Organization
-from milepost.web import snapshot
 from tests.web.builders import Plan, build_plan
 
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_snapshots() -> Iterator[None]:
-    # Kept evaluations live in this process; each test starts without any.
-    snapshot.clear()
-    yield
-    snapshot.clear()
 
 
 def client_for(actor: Actor) -> Client:

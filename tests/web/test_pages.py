@@ -11,14 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from milepost.okrs.models import Cycle
 from milepost.organizations.access import Actor, actor_for
 from milepost.organizations.models import Organization, Team
+from milepost.reports import snapshot
 from milepost.roadmap.services import update_initiative
-from milepost.web import snapshot
 from tests import factories
 from tests.web.builders import build_plan
 from tests.web.conftest import client_for
 from tests.web.pages import form_urls, page_urls
 
-# Pages that read the whole plan's engine evaluation (kept in `milepost.web.snapshot`).
+# Pages that read the whole plan's engine evaluation (kept in `milepost.reports.snapshot`).
 WHOLE_PLAN = {
     "home-findings",
     "dashboard",
@@ -91,9 +91,10 @@ PINNED_WARM: dict[str, int] = {
     "objectives-archived": 5,
     "objective": 10,
     "key-result": 9,
-    "roadmap": 5,
-    "roadmap-team-week": 5,
-    "roadmap-quarter": 5,
+    # + the teams of its team filter
+    "roadmap": 6,
+    "roadmap-team-week": 6,
+    "roadmap-quarter": 6,
     "initiatives": 5,
     "initiative": 10,
     "initiative-panel": 6,
@@ -126,9 +127,9 @@ PINNED_COLD: dict[str, int] = {
     "home-findings": 8,
     "dashboard": 10,
     "dashboard-team": 10,
-    "roadmap": 8,
-    "roadmap-team-week": 8,
-    "roadmap-quarter": 8,
+    "roadmap": 9,
+    "roadmap-team-week": 9,
+    "roadmap-quarter": 9,
     "health": 8,
     "priorities": 8,
 }

@@ -10,8 +10,10 @@ from django.test import Client
 from django.urls import reverse
 
 from milepost.okrs.engine_io import organization_today
+from milepost.organizations.access import Actor
 from milepost.organizations.models import Organization
 from milepost.reports import timeline as timeline_module
+from milepost.roadmap.services import update_initiative
 from tests import factories
 from tests.web.builders import Plan
 
@@ -115,3 +117,21 @@ def test_the_roadmap_as_of_a_past_day_keeps_the_team_and_the_pages(
     assert response.context["timeline"].total_bars == len(plan.initiatives) + 1
     assert response.context["next_page_url"] is not None
     assert sub_team_work[1] not in html
+
+
+def test_a_drawing_is_kept_with_its_evaluation_until_the_plan_changes(
+    plan: Plan, member_client: Client, admin: Actor
+) -> None:
+    first = member_client.get(_url(plan))
+    again = member_client.get(_url(plan))
+    assert again.context["svg"] is first.context["svg"]
+    # Another grouping is another drawing.
+    by_team = member_client.get(_url(plan, group="team"))
+    assert by_team.context["svg"] is not first.context["svg"]
+
+    update_initiative(
+        actor=admin, initiative=plan.initiative, changes={"title": "Renamed on purpose"}
+    )
+    after = member_client.get(_url(plan))
+    assert after.context["svg"] is not first.context["svg"]
+    assert "Renamed on purpose" in after.content.decode()

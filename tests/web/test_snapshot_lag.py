@@ -17,7 +17,7 @@ from django.urls import reverse
 from milepost.okrs.key_results import record_checkin
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Organization
-from milepost.web import snapshot as snapshots
+from milepost.reports import snapshot as snapshots
 from milepost.web.middleware import WROTE_AT_COOKIE
 from tests.web.builders import Plan
 from tests.web.conftest import client_for

@@ -282,7 +282,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("MILEPOST_EMAIL_FROM", "milepost@localhost")
 NOTIFICATION_SEND_HOUR = env_int("MILEPOST_NOTIFICATION_SEND_HOUR", 9, low=0, high=23)
 # Seconds a whole-plan evaluation (dashboard, roadmap, plan health, priorities) may lag behind
 # other people's writes before it is recomputed; one's own writes always show at once
-# (milepost.web.snapshot). 0: recompute after every change. Tests default to 0.
+# (milepost.reports.snapshot). 0: recompute after every change. Tests default to 0.
 MILEPOST_LIVE_LAG_SECONDS = env_int(
     "MILEPOST_LIVE_LAG_SECONDS", 0 if TESTING else 5, low=0, high=3600
 )

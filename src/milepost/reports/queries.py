@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -29,17 +30,16 @@ from django.db.models import BooleanField, Case, QuerySet, Value, When
 
 from milepost.audit.models import AuditEvent
 from milepost.engine.explain import Explanation, Term
-from milepost.engine.results import Finding, OkrReport, PriorityResult
-from milepost.engine.roadmap import RoadmapReport
+from milepost.engine.results import Finding, PriorityResult
 from milepost.errors import NotFound
 from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective
 from milepost.okrs.querysets import objective_visibility_q
 from milepost.organizations.access import Actor
 from milepost.organizations.models import Role
+from milepost.reports.snapshot import Snapshot, snapshot
 
 if TYPE_CHECKING:
     from milepost.engine.model import InitiativeInput
-    from milepost.roadmap.engine_io import LoadedPlan
 
 # --- the alignment tree ---------------------------------------------------------------------
 
@@ -391,19 +391,12 @@ class RoadmapSchedule:
     error: str | None  # why there is no schedule (a dependency loop), else None
 
 
-def _evaluate(
-    actor: Actor, cycle: Cycle | None, as_of: dt.date | None
-) -> tuple[LoadedPlan, OkrReport, RoadmapReport]:
-    """The plan (three queries, with the ids its keys name) and its evaluation."""
-    from milepost.engine.okr import evaluate_okrs
-    from milepost.engine.roadmap import evaluate_roadmap
-    from milepost.okrs.engine_io import organization_today
-    from milepost.roadmap.engine_io import load_plan_with_ids
-
-    loaded = load_plan_with_ids(actor.organization, cycle=cycle)
-    day = as_of or organization_today(actor.organization)
-    okr = evaluate_okrs(loaded.plan, day)
-    return loaded, okr, evaluate_roadmap(loaded.plan, day, okr)
+def _evaluate(actor: Actor, cycle: Cycle | None, as_of: dt.date | None) -> Snapshot:
+    """The plan's evaluation, kept between requests until the plan changes
+    (`milepost.reports.snapshot`): computed (three queries for the plan) when anything changed
+    since it was kept, so an API client always reads what the database holds; one query
+    otherwise."""
+    return snapshot(actor.organization, cycle, as_of=as_of, fresh_after=time.time())
 
 
 def roadmap_schedule(
@@ -412,7 +405,8 @@ def roadmap_schedule(
     """The computed schedule (critical path method) of the cycle's roadmap, or of the whole
     organization's when `cycle` is None: each initiative's and milestone's planned dates
     beside its earliest/latest dates, slack and criticality. A fixed number of queries."""
-    loaded, okr, roadmap = _evaluate(actor, cycle, as_of)
+    loaded = _evaluate(actor, cycle, as_of)
+    roadmap = loaded.roadmap
     initiatives = {i.key: i for i in loaded.plan.initiatives}
     milestones = {m.key: m for m in loaded.plan.milestones}
     rows: list[ScheduleRow] = []
@@ -452,7 +446,7 @@ def roadmap_schedule(
             )
     rows.sort(key=lambda r: (r.earliest_start, r.key))
     return RoadmapSchedule(
-        as_of=okr.as_of,
+        as_of=loaded.as_of,
         items=rows,
         critical_paths=[list(p) for p in schedule.critical_paths] if schedule else [],
         project_start=schedule.project_start if schedule else None,
@@ -466,7 +460,7 @@ def plan_findings(
 ) -> list[Finding]:
     """Where the OKRs and the roadmap disagree (plan-health findings), errors first; findings
     about objectives the actor may not see are left out. A fixed number of queries."""
-    _, _, roadmap = _evaluate(actor, cycle, as_of)
+    roadmap = _evaluate(actor, cycle, as_of).roadmap
     hidden = hidden_objective_keys(actor)
     return [f for f in roadmap.findings if not finding_hidden(f, hidden)]
 
@@ -487,7 +481,8 @@ def priority_ranking(
 ) -> list[RankedInitiative]:
     """Initiatives ranked by the outcomes they serve (engine priority), each with its
     term-by-term explanation; terms about objectives the actor may not see are redacted."""
-    loaded, _, roadmap = _evaluate(actor, cycle, as_of)
+    loaded = _evaluate(actor, cycle, as_of)
+    roadmap = loaded.roadmap
     hidden = hidden_objective_keys(actor)
     initiatives = {i.key: i for i in loaded.plan.initiatives}
     ranked: list[RankedInitiative] = []

@@ -33,8 +33,15 @@ from itertools import pairwise
 
 from django.utils.safestring import SafeString, mark_safe
 
-from milepost.engine.model import DependencyInput, DependencyType, MilestoneInput, Plan, Severity
-from milepost.engine.results import Finding, Schedule
+from milepost.engine.model import (
+    DependencyInput,
+    DependencyType,
+    InitiativeInput,
+    MilestoneInput,
+    Plan,
+    Severity,
+)
+from milepost.engine.results import Finding, Schedule, ScheduledItem
 
 ZOOMS: dict[str, int] = {"week": 18, "month": 6, "quarter": 2}  # pixels per day
 LABEL_WIDTH = 250
@@ -54,6 +61,9 @@ NO_TEAM = "No team"
 PRIVATE = "Private objective (locked)"
 _NO_FINDINGS: tuple[Finding, ...] = ()
 _ON = operator.attrgetter("on")
+_BAR_ORDER = operator.itemgetter(0, 1, 2)  # start, end, key
+# A bar before it is laid out: start, end, key, planned, the initiative, its scheduled item.
+type _Entry = tuple[dt.date, dt.date, str, bool, InitiativeInput, ScheduledItem | None]
 _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -147,11 +157,17 @@ class Timeline:
         return LABEL_WIDTH + (day - self.start).days * self.px_per_day
 
 
-def _objects_index(
-    findings: Iterable[Finding],
-) -> tuple[dict[str, list[Finding]], dict[str, list[Finding]]]:
+@dataclass(frozen=True, slots=True)
+class FindingsOnTimeline:
     """The findings naming each initiative, and each milestone (the only objects drawn), by
-    the object's key."""
+    the object's key. A pure function of the findings: a page may keep it with them (a large
+    plan has 60,000 findings; indexing them is a third of its roadmap page's work)."""
+
+    initiatives: dict[str, list[Finding]]
+    milestones: dict[str, list[Finding]]
+
+
+def findings_on_timeline(findings: Iterable[Finding]) -> FindingsOnTimeline:
     initiatives: dict[str, list[Finding]] = {}
     milestones: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -167,7 +183,7 @@ def _objects_index(
                 index[key] = [finding]
             else:
                 found.append(finding)
-    return initiatives, milestones
+    return FindingsOnTimeline(initiatives, milestones)
 
 
 def _critical_pairs(schedule: Schedule | None) -> tuple[set[str], set[tuple[str, str]]]:
@@ -235,7 +251,7 @@ def teams_within(plan: Plan, team_key: str) -> frozenset[str]:
 def build_timeline(
     plan: Plan,
     schedule: Schedule | None,
-    findings: Iterable[Finding],
+    findings: Iterable[Finding] | FindingsOnTimeline,
     *,
     today: dt.date,
     group_by: str = "objective",
@@ -255,12 +271,15 @@ def build_timeline(
     a bar, get rows of their own on the last page; the dependencies drawn are those between
     items on the page."""
     hidden = set(hidden_objectives)
-    initiative_findings, milestone_findings = _objects_index(findings)
+    if not isinstance(findings, FindingsOnTimeline):
+        findings = findings_on_timeline(findings)
     critical_items, critical_pairs = _critical_pairs(schedule)
     scheduled = schedule.items if schedule is not None else {}
     labels, order = _group_of_initiative(plan, group_by, hidden)
     row_ids = ids if ids is not None else {}
-    grouped: dict[str, list[Bar]] = defaultdict(list)
+    # Each group's bars as (start, end, key, planned, initiative, its scheduled item): a
+    # `Bar` is made only for the bars of the page (a cycle may hold 10,000 initiatives).
+    grouped: dict[str, list[_Entry]] = defaultdict(list)
     unscheduled: list[str] = []
     selected: set[str] = set()  # the initiatives the team filter keeps
     for i in plan.initiatives:
@@ -281,21 +300,8 @@ def build_timeline(
             continue
         if end < start:
             end = start
-        grouped[labels[i.key]].append(
-            Bar(
-                key=i.key,
-                id=row_ids.get(i.key),
-                title=i.title,
-                status=i.status.value,
-                start=start,
-                end=end,
-                planned=planned,
-                critical=i.key in critical_items,
-                slack_days=item.slack_days if item is not None else None,
-                findings=initiative_findings.get(i.key, _NO_FINDINGS),
-            )
-        )
-    with_bars = {bar.key for bars in grouped.values() for bar in bars}
+        grouped[labels[i.key]].append((start, end, i.key, planned, i, item))
+    with_bars = {entry[2] for entries in grouped.values() for entry in entries}
     total_bars = len(with_bars)
     pages = max(1, -(-total_bars // BARS_PER_PAGE))
     page = min(max(page, 1), pages)
@@ -306,6 +312,7 @@ def build_timeline(
     placed_bars: dict[str, Bar] = {}
     first: dt.date | None = None
     last: dt.date | None = None
+    on_initiative = findings.initiatives
     for label in order:
         if room == 0:
             break
@@ -315,29 +322,43 @@ def build_timeline(
         if skip >= len(in_group):
             skip -= len(in_group)
             continue
-        bars = sorted(in_group, key=lambda b: (b.start, b.end, b.key))[skip : skip + room]
+        entries = sorted(in_group, key=_BAR_ORDER)[skip : skip + room]
         skip = 0
-        room -= len(bars)
-        group = Group(label=label, bars=bars, row=row)
+        room -= len(entries)
+        group = Group(label=label, bars=[], row=row)
         row += 1
-        for bar in bars:
-            bar.row = row
-            placed_bars[bar.key] = bar
+        for start, end, key, planned, i, item in entries:
+            bar = Bar(
+                key=key,
+                id=row_ids.get(key),
+                title=i.title,
+                status=i.status.value,
+                start=start,
+                end=end,
+                planned=planned,
+                critical=key in critical_items,
+                slack_days=item.slack_days if item is not None else None,
+                findings=on_initiative.get(key, _NO_FINDINGS),
+                row=row,
+            )
+            group.bars.append(bar)
+            placed_bars[key] = bar
             row += 1
-            if first is None or bar.start < first:
-                first = bar.start
-            if last is None or bar.end > last:
-                last = bar.end
+            if first is None or start < first:
+                first = start
+            if last is None or end > last:
+                last = end
         groups.append(group)
-
-    def on_own_row(m: MilestoneInput) -> bool:
-        if page != pages or m.initiative_key in with_bars:
-            return False
-        return teams is None or m.initiative_key in selected
 
     milestones: dict[int, list[MilestoneInput]] = {}
     drawn: list[MilestoneInput] = []
-    own_rows = [m for m in plan.milestones if on_own_row(m)]
+    own_rows: list[MilestoneInput] = []
+    if page == pages:  # milestones of no initiative, or of one without a bar
+        own_rows = [
+            m
+            for m in plan.milestones
+            if m.initiative_key not in with_bars and (teams is None or m.initiative_key in selected)
+        ]
     if own_rows:
         groups.append(Group(label="Milestones", bars=[], row=row))
         row += 1
@@ -386,7 +407,7 @@ def build_timeline(
         dependencies=dependencies,
         critical=critical_items,
         critical_pairs=critical_pairs,
-        milestone_findings=milestone_findings,
+        milestone_findings=findings.milestones,
         bands=[b for b in bands if b.start <= end and b.end >= start],
         rows=row,
         unscheduled=unscheduled,

@@ -48,7 +48,7 @@ class WebContext:
     actor: Actor | None
     organizations: tuple[OrgChoice, ...]
     # The current organization's latest audit event (id, time) as this request began: the key
-    # of the kept plan evaluation (`milepost.web.snapshot`). Only for GET and HEAD, which
+    # of the kept plan evaluation (`milepost.reports.snapshot`). Only for GET and HEAD, which
     # write nothing before they read the evaluation.
     change_token: tuple[int | None, str] | None = None
     # The membership in the current organization (its own check-in day and channel).
@@ -120,7 +120,7 @@ def resolve(request: HttpRequest) -> WebContext:
 
 def request_change_token(request: HttpRequest) -> tuple[int | None, str] | None:
     """The organization's change token read with the membership (GET and HEAD only), for
-    `milepost.web.snapshot.snapshot`; None when it must be read afresh."""
+    `milepost.reports.snapshot.snapshot`; None when it must be read afresh."""
     return resolve(request).change_token
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from milepost.engine.results import Finding
 from milepost.organizations.access import Actor
 from milepost.reports.queries import finding_hidden, hidden_objective_keys
+from milepost.reports.snapshot import Snapshot
 from milepost.web.format import SEVERITY_ORDER
 from milepost.web.links import id_link
-from milepost.web.snapshot import Snapshot
 
 
 @dataclass(frozen=True)

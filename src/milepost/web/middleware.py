@@ -1,7 +1,7 @@
 """Read your own writes: the time of a person's last successful change, in a cookie.
 
 Whole-plan pages may show an evaluation a few seconds older than other people's latest writes
-(`milepost.web.snapshot`, ``MILEPOST_LIVE_LAG_SECONDS``), but never older than the asking
+(`milepost.reports.snapshot`, ``MILEPOST_LIVE_LAG_SECONDS``), but never older than the asking
 person's own last write. That time rides in a cookie set on every successful POST (no session
 write, no query). A forged value can only make the sender's own pages recompute sooner.
 """

@@ -3,9 +3,13 @@ cycle, the user's team). One query for the cycles, one for the teams."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
+from typing import NamedTuple
 
 from django.http import HttpRequest
+from django.utils.safestring import SafeString, mark_safe
 
 from milepost.errors import NotFound
 from milepost.okrs.models import Cycle
@@ -59,13 +63,37 @@ def choose_cycle(request: HttpRequest, actor: Actor) -> CycleChoice:
     return CycleChoice(chosen or default_cycle(cycles), cycles)
 
 
-def teams_of(actor: Actor) -> list[Team]:
-    return list(Team.objects.of(actor.organization_id).active().order_by("name"))
+class TeamChoice(NamedTuple):
+    """A team as a filter offers it (an organization may have thousands: plain rows)."""
+
+    pk: int
+    key: str
+    name: str
 
 
-def choose_team(request: HttpRequest, teams: list[Team]) -> Team | None:
+def teams_of(actor: Actor) -> list[TeamChoice]:
+    """The organization's live teams by name, for a team filter."""
+    rows = Team.objects.of(actor.organization_id).active().order_by("name", "pk")
+    return [TeamChoice(*row) for row in rows.values_list("pk", "key", "name")]
+
+
+def choose_team(request: HttpRequest, teams: Sequence[TeamChoice]) -> TeamChoice | None:
+    """The team asked for (``?team=<id>``), or None (all teams) when missing or unknown."""
     wanted = _int(request.GET.get("team"))
     return next((t for t in teams if t.pk == wanted), None)
+
+
+def team_options(teams: Sequence[TeamChoice], chosen: TeamChoice | None) -> SafeString:
+    """The ``<option>`` elements of a team filter, the chosen one selected: written in one
+    pass, as a template loop over 2,500 teams took ~100 ms."""
+    chosen_pk = chosen.pk if chosen is not None else None
+    return mark_safe(  # noqa: S308 - names are escaped  # nosec B308 B703
+        "".join(
+            f'<option value="{t.pk}"{" selected" if t.pk == chosen_pk else ""}>'
+            f"{escape(t.name)}</option>"
+            for t in teams
+        )
+    )
 
 
 def choose_page(request: HttpRequest) -> int:

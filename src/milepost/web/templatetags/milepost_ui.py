@@ -8,6 +8,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from milepost.web import format as fmt
+from milepost.web import selection
 
 register = template.Library()
 
@@ -56,6 +57,11 @@ def severity_badge(value: Any) -> SafeString:
 @register.simple_tag
 def progress_bar(progress: Any, expected: Any = None, status: str = "") -> SafeString:
     return fmt.progress_bar(progress, expected, status)
+
+
+@register.simple_tag
+def team_options(teams: Any, chosen: Any = None) -> SafeString:
+    return selection.team_options(teams, chosen)
 
 
 @register.filter

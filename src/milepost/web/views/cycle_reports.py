@@ -40,7 +40,7 @@ from milepost.web.context import member_view, resolve
 from milepost.web.forms_cycles import as_of_date
 from milepost.web.htmx import render_page
 from milepost.web.links import id_link
-from milepost.web.selection import pager
+from milepost.web.selection import TeamChoice, pager
 
 TREE_DEPTH = 50  # an as-of tree comes whole (no lazy loading of the past)
 
@@ -248,8 +248,8 @@ def roadmap_as_of_page(
     *,
     group_by: str = "objective",
     zoom: str = "month",
-    teams: list[Team] | None = None,
-    team: Team | None = None,
+    teams: list[TeamChoice] | None = None,
+    team: TeamChoice | None = None,
     page: int = 1,
 ) -> HttpResponse:
     past = roadmap_as_of(actor, cycle, day)

@@ -4,28 +4,104 @@ zoomable by week, month and quarter, narrowed to a team (with the teams below it
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.safestring import SafeString
 
 from milepost.engine.results import Finding
 from milepost.organizations.access import Actor
 from milepost.reports.queries import finding_hidden, hidden_objective_keys
+from milepost.reports.snapshot import Snapshot
 from milepost.reports.timeline import (
     BARS_PER_PAGE,
     ZOOMS,
+    FindingsOnTimeline,
+    Timeline,
     build_timeline,
+    findings_on_timeline,
     render_svg,
     teams_within,
 )
 from milepost.web.context import member_view
 from milepost.web.htmx import render_page
 from milepost.web.links import id_link
-from milepost.web.selection import choose_cycle, choose_page, choose_team, pager, teams_of
+from milepost.web.selection import (
+    TeamChoice,
+    choose_cycle,
+    choose_page,
+    choose_team,
+    pager,
+    teams_of,
+)
 from milepost.web.snapshot import page_snapshot
 from milepost.web.views import cycle_reports
 
 GROUPS = ("objective", "team")
+# Drawings kept with the evaluation they were drawn from, the latest few per evaluation: a
+# 2,000-bar page takes ~200 ms to lay out and draw, and every viewer of one evaluation gets
+# the same drawing for the same grouping, zoom, team, page and hidden objectives. A new
+# evaluation (any change to the plan) starts without any.
+DRAWINGS_KEPT = 4
+_drawings_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Drawing:
+    timeline: Timeline
+    svg: SafeString
+    critical_count: int
+
+
+def _drawing(
+    snap: Snapshot,
+    *,
+    group_by: str,
+    zoom: str,
+    team: TeamChoice | None,
+    page: int,
+    hidden: frozenset[str],
+) -> Drawing:
+    key = (group_by, zoom, team.key if team is not None else None, page, hidden)
+    with _drawings_lock:
+        kept: dict[tuple[object, ...], Drawing] = snap.extras.setdefault("roadmap_drawings", {})
+        found = kept.get(key)
+    if found is not None:
+        return found
+    # The bars carry the findings' messages only: no need to name and link every finding.
+    findings: Sequence[Finding] | FindingsOnTimeline
+    if hidden:
+        findings = [f for f in snap.roadmap.findings if not finding_hidden(f, hidden)]
+    else:  # everything (admins): indexed once per evaluation
+        if "findings_on_timeline" not in snap.extras:
+            snap.extras["findings_on_timeline"] = findings_on_timeline(snap.roadmap.findings)
+        findings = snap.extras["findings_on_timeline"]
+    timeline = build_timeline(
+        snap.plan,
+        snap.roadmap.schedule,
+        findings,
+        today=snap.as_of,
+        group_by=group_by,
+        zoom=zoom,
+        ids=snap.initiative_ids,
+        hidden_objectives=hidden,
+        teams=teams_within(snap.plan, team.key) if team is not None else None,
+        page=page,
+    )
+    svg = render_svg(
+        timeline,
+        href=id_link("web:initiative-detail"),
+        panel_href=id_link("web:initiative-panel"),
+    )
+    critical = sum(1 for g in timeline.groups for b in g.bars if b.critical)
+    drawing = Drawing(timeline, svg, critical)
+    with _drawings_lock:
+        kept[key] = drawing
+        while len(kept) > DRAWINGS_KEPT:
+            del kept[next(iter(kept))]
+    return drawing
 
 
 @member_view
@@ -52,46 +128,29 @@ def roadmap(request: HttpRequest, actor: Actor) -> HttpResponse:
             team=team,
             page=page,
         )
-    svg = None
-    timeline = None
-    critical_count = 0
+    drawing: Drawing | None = None
+    schedule_error = None
     if choice.cycle is not None:
         snap = page_snapshot(request, actor.organization, choice.cycle)
-        hidden = hidden_objective_keys(actor)
-        # The bars carry the findings' messages only: no need to name and link every finding.
-        findings: Sequence[Finding] = snap.roadmap.findings
-        if hidden:  # (none for admins: the filter would only copy the list)
-            findings = [f for f in findings if not finding_hidden(f, hidden)]
-        timeline = build_timeline(
-            snap.plan,
-            snap.roadmap.schedule,
-            findings,
-            today=snap.as_of,
+        drawing = _drawing(
+            snap,
             group_by=group_by,
             zoom=zoom,
-            ids=snap.initiative_ids,
-            hidden_objectives=hidden,
-            teams=teams_within(snap.plan, team.key) if team is not None else None,
+            team=team,
             page=page,
+            hidden=frozenset(hidden_objective_keys(actor)),
         )
-        svg = render_svg(
-            timeline,
-            href=id_link("web:initiative-detail"),
-            panel_href=id_link("web:initiative-panel"),
-        )
-        critical_count = sum(1 for g in timeline.groups for b in g.bars if b.critical)
         schedule_error = snap.roadmap.schedule_error
-    else:
-        schedule_error = None
+    timeline = drawing.timeline if drawing is not None else None
     context = {
         "cycle": choice.cycle,
         "cycles": choice.cycles,
         "teams": teams,
         "team": team,
-        "svg": svg,
+        "svg": drawing.svg if drawing is not None else None,
         "timeline": timeline,
         "bar_count": timeline.bar_count if timeline is not None else 0,
-        "critical_count": critical_count,
+        "critical_count": drawing.critical_count if drawing is not None else 0,
         "group_by": group_by,
         "zoom": zoom,
         "zooms": list(ZOOMS),
