@@ -60,6 +60,26 @@ def test_the_tree_is_exactly_what_its_schema_writes(world: World) -> None:
         assert _nodes(served["roots"]), role
 
 
+def test_the_schedule_is_exactly_what_its_schema_writes(world: World) -> None:
+    """The schedule endpoint writes its JSON without validating it on the way out (speed): it
+    must be what `ScheduleOut` would have written from the same schedule."""
+    import dataclasses
+
+    from milepost.api.renderers import dumps
+    from milepost.okrs.models import Cycle
+    from milepost.organizations.access import actor_for
+    from milepost.reports.queries import roadmap_schedule
+    from milepost.reports.schemas import ScheduleOut
+
+    cycle = Cycle.objects.get(pk=world.ids["cycle"])
+    served = _get(world, "viewer", "/schedule", {"cycle": cycle.pk})
+    schedule = roadmap_schedule(actor_for(world.users["viewer"], world.org), cycle)
+    validated = ScheduleOut.model_validate(dataclasses.asdict(schedule)).model_dump()
+    assert served == json.loads(dumps(validated))
+    assert served["items"]
+    assert set(served) == set(ScheduleOut.model_fields)
+
+
 def test_tree_locks_private_objectives_but_counts_them(world: World) -> None:
     tree = _get(world, "viewer", "/tree", {"cycle": world.ids["cycle"]})
     nodes = _nodes(tree["roots"])

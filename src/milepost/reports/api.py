@@ -88,7 +88,10 @@ def roadmap_schedule(request: HttpRequest, slug: Slug, params: Query[CycleQuery]
     """The computed schedule (critical path): earliest/latest dates, slack, critical items."""
     actor = org_actor(request, slug)
     cycle = reference(access_cycle, actor, params.cycle, "cycle")
-    return queries.roadmap_schedule(actor, cycle, as_of=_as_of(params.as_of))
+    schedule = queries.roadmap_schedule(actor, cycle, as_of=_as_of(params.as_of))
+    # Written straight to JSON (orjson writes the dataclasses in `ScheduleOut`'s shape; a test
+    # holds it to the schema): validating 110,000 items on the way out took seconds.
+    return HttpResponse(dumps(schedule), content_type="application/json")
 
 
 @router.get(f"{ORG}/findings", response=responses({200: FindingsOut}))
