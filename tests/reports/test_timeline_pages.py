@@ -137,3 +137,24 @@ def test_a_team_filter_keeps_that_teams_work_and_the_teams_below_it() -> None:
     assert sorted(_keys(sales)) == ["i2", "i5"]
     assert _milestones(sales) == set()
     assert sales.dependencies == []
+
+
+def test_the_findings_about_a_team_are_those_about_it_or_its_work() -> None:
+    from milepost.engine.model import Severity
+    from milepost.engine.results import Finding
+    from milepost.reports.queries import findings_about_teams
+
+    def finding(*objects: str) -> Finding:
+        return Finding("code", Severity.WARNING, "message", objects)
+
+    about_web = finding("initiative:i0")
+    about_its_milestone = finding("milestone:m0", "kr:growth/signups")
+    about_the_team = finding("team:mobile")
+    about_sales = finding("initiative:i2")
+    about_no_initiative = finding("milestone:board")
+    found = findings_about_teams(
+        _plan(),
+        [about_web, about_its_milestone, about_the_team, about_sales, about_no_initiative],
+        teams_within(_plan(), "product"),
+    )
+    assert found == [about_web, about_its_milestone, about_the_team]

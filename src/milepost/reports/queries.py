@@ -21,7 +21,7 @@ import datetime as dt
 import re
 import time
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from django.db.models import BooleanField, Case, QuerySet, Value, When
 
 from milepost.audit.models import AuditEvent
 from milepost.engine.explain import Explanation, Term
+from milepost.engine.model import Plan
 from milepost.engine.results import Finding, PriorityResult
 from milepost.errors import NotFound
 from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective
@@ -360,6 +361,17 @@ def finding_hidden(finding: Finding, hidden: Collection[str]) -> bool:
         if kind == "kr" and key.split("/", 1)[0] in hidden:
             return True
     return False
+
+
+def findings_about_teams(
+    plan: Plan, findings: Iterable[Finding], teams: Collection[str]
+) -> list[Finding]:
+    """The findings about these teams (by key) or their work: their initiatives and those
+    initiatives' milestones."""
+    work = {i.key for i in plan.initiatives if i.team_key in teams}
+    about = {f"team:{key}" for key in teams} | {f"initiative:{key}" for key in work}
+    about |= {f"milestone:{m.key}" for m in plan.milestones if m.initiative_key in work}
+    return [f for f in findings if not about.isdisjoint(f.objects)]
 
 
 # --- schedule, findings, priorities -----------------------------------------------------------

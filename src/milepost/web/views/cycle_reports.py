@@ -34,7 +34,7 @@ from milepost.reports.history import (
     objective_as_of,
     roadmap_as_of,
 )
-from milepost.reports.queries import hidden_objective_keys
+from milepost.reports.queries import finding_hidden, findings_about_teams, hidden_objective_keys
 from milepost.reports.timeline import ZOOMS, build_timeline, render_svg, teams_within
 from milepost.web.context import member_view, resolve
 from milepost.web.forms_cycles import as_of_date
@@ -254,21 +254,10 @@ def roadmap_as_of_page(
 ) -> HttpResponse:
     past = roadmap_as_of(actor, cycle, day)
     hidden = hidden_objective_keys(actor)
-    findings = [
-        f
-        for f in past.roadmap.findings
-        if not any(
-            o.partition(":")[2].split("/", 1)[0] in hidden
-            for o in f.objects
-            if o.startswith(("objective:", "kr:"))
-        )
-    ]
+    findings = [f for f in past.roadmap.findings if not finding_hidden(f, hidden)]
     within = teams_within(past.plan, team.key) if team is not None else None
-    if within is not None:  # the findings about the teams' work, or the teams themselves
-        work = {i.key for i in past.plan.initiatives if i.team_key in within}
-        scoped = {f"team:{key}" for key in within} | {f"initiative:{key}" for key in work}
-        scoped |= {f"milestone:{m.key}" for m in past.plan.milestones if m.initiative_key in work}
-        findings = [f for f in findings if not scoped.isdisjoint(f.objects)]
+    if within is not None:
+        findings = findings_about_teams(past.plan, findings, within)
     timeline = build_timeline(
         past.plan,
         past.roadmap.schedule,
