@@ -84,9 +84,13 @@ def _as_of(args: argparse.Namespace, plan: Plan) -> date:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    # A plan command builds hundreds of thousands of objects that live until it ends and form
-    # no reference cycles; the cyclic collector would only rescan them, again and again.
+def no_cycle_collection() -> Iterator[None]:
+    """Run a plan command with the cyclic garbage collector paused (restored after).
+
+    A plan command (check, report, import, export) builds millions of objects that live until
+    it ends and form no reference cycles; the cyclic collector would only rescan them, again
+    and again (at full size it doubled the export's time).
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -97,7 +101,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _report(args: argparse.Namespace) -> int:
-    with _no_cycle_collection():
+    with no_cycle_collection():
         return _run_report(args)
 
 
@@ -128,7 +132,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    with _no_cycle_collection():
+    with no_cycle_collection():
         return _run_check(args)
 
 

@@ -23,11 +23,12 @@ are byte-identical.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import fields
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple, Protocol
 
 from milepost.engine.model import (
     AlignmentLink,
@@ -80,7 +81,41 @@ def _tidy_or_none(value: Decimal | None) -> Decimal | None:
     return None if value is None else tidy_decimal(value)
 
 
-def task_key(task: Task) -> str:
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def pk(self) -> int: ...
+
+
+class _TaskRow(NamedTuple):
+    """The columns of a task a plan file holds (a million tasks: no model instances)."""
+
+    pk: int
+    initiative_id: int
+    key: str
+    title: str
+    status: str
+    estimate_hours: Decimal | None
+    assignee_id: int | None
+    due_date: dt.date | None
+
+
+class _CheckInRow(NamedTuple):
+    """A check-in as `checkin_history` orders it, with its value and note."""
+
+    pk: int
+    key_result_id: int
+    corrects_id: int | None
+    effective_date: dt.date
+    recorded_at: dt.datetime
+    value: Decimal
+    confidence: int | None
+    note: str
+    archived_at: dt.datetime | None = None
+
+
+def task_key(task: _Keyed) -> str:
     """A task's key in a plan file: its own, or ``task-<id>`` for a task created without one
     (the importer recognises that name for the same task)."""
     return task.key or f"task-{task.pk}"
@@ -148,8 +183,9 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
     objective_rows = sorted(objectives_qs, key=lambda o: o.key)
     objective_by_id = {o.pk: o for o in objective_rows}
 
+    key_results_qs = live_key_results(org_id).filter(objective__in=objectives_qs.values("pk"))
     kr_rows = sorted(
-        live_key_results(org_id).filter(objective_id__in=list(objective_by_id)),
+        key_results_qs,
         key=lambda kr: (objective_by_id[kr.objective_id].key, kr.key),
     )
     for kr in kr_rows:
@@ -174,11 +210,13 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
     )
     milestone_by_id = {m.pk: m for m in milestone_rows}
 
-    tasks: dict[int, list[Task]] = defaultdict(list)
-    for task in Task.objects.filter(
-        initiative_id__in=list(initiative_by_id), archived_at__isnull=True
-    ).order_by("id"):
-        tasks[task.initiative_id].append(task)
+    tasks: dict[int, list[_TaskRow]] = defaultdict(list)
+    for row in (
+        Task.objects.filter(initiative__in=initiatives_qs.values("pk"), archived_at__isnull=True)
+        .order_by("id")
+        .values_list(*_TaskRow._fields)
+    ):
+        tasks[row[1]].append(_TaskRow._make(row))
 
     emails = _user_emails(
         [o.owner_user_id for o in objective_rows]
@@ -190,7 +228,7 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
     # Alignment between exported objectives and key results.
     links: dict[int, list[AlignmentLink]] = defaultdict(list)
     for child_id, parent_objective_id, parent_kr_id, weight in Alignment.objects.filter(
-        organization_id=org_id, archived_at__isnull=True, child_id__in=list(objective_by_id)
+        organization_id=org_id, archived_at__isnull=True, child__in=objectives_qs.values("pk")
     ).values_list("child_id", "parent_objective_id", "parent_key_result_id", "weight"):
         if parent_objective_id in objective_by_id:
             parent = objective_by_id[parent_objective_id].key
@@ -205,9 +243,12 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
         rows.sort(key=lambda link: (link.parent_objective or "", link.parent_key_result or ""))
 
     # Check-ins, as the engine reads the history, with their notes.
-    checkins: dict[int, list[CheckIn]] = defaultdict(list)
-    for checkin in CheckIn.objects.filter(key_result_id__in=list(kr_by_id)):
-        checkins[checkin.key_result_id].append(checkin)
+    # The key results' rows as a join (a list of 100,000 ids is slow to send and to plan).
+    checkins: dict[int, list[_CheckInRow]] = defaultdict(list)
+    for row in CheckIn.objects.filter(
+        key_result__in=key_results_qs.values("pk"), archived_at__isnull=True
+    ).values_list(*_CheckInRow._fields[:-1]):
+        checkins[row[1]].append(_CheckInRow(*row))
 
     # Milestones that count toward an exported key result.
     kr_milestones: dict[int, list[Milestone]] = defaultdict(list)
@@ -274,8 +315,8 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
     for initiative_id, kr_id, weight in InitiativeKeyResult.objects.filter(
         organization_id=org_id,
         archived_at__isnull=True,
-        initiative_id__in=list(initiative_by_id),
-        key_result_id__in=list(kr_by_id),
+        initiative__in=initiatives_qs.values("pk"),
+        key_result__in=key_results_qs.values("pk"),
     ).values_list("initiative_id", "key_result_id", "weight"):
         kr_links[initiative_id].append(
             InitiativeKeyResultLink(kr_path[kr_id], tidy_decimal(weight))

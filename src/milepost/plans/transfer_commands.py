@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from milepost.cli import CommandError, setup_django
-from milepost.plans.commands import PlanInvalid, load_document, print_issues
+from milepost.plans.commands import (
+    PlanInvalid,
+    load_document,
+    no_cycle_collection,
+    print_issues,
+)
 
 if TYPE_CHECKING:
     from milepost.plans.import_support import ImportResult
@@ -51,6 +56,7 @@ def _print_result(path: str, result: ImportResult, *, verbose: bool) -> None:
         print(f"Nothing to change: {slug} already matches {path}.")
 
 
+@no_cycle_collection()
 def _import(args: argparse.Namespace) -> int:
     try:
         document = load_document(args.file, sys.stderr)
@@ -85,6 +91,7 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+@no_cycle_collection()
 def _export(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else None
     fmt: Literal["yaml", "json"] = args.format or (
