@@ -211,6 +211,42 @@ def test_export_and_import_commands(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["plan", "export", "--org", "initech", "--cycle", "nope"]) == 2
 
 
+def test_export_and_import_pause_the_cyclic_collector_and_restore_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Millions of long-lived objects at full size: a collection would rescan them again and
+    # again (it doubled the export's time). The collector must be back on afterwards, and
+    # after a failure too.
+    import gc
+
+    from milepost.plans import exporter, importer
+
+    seen: list[bool] = []
+    real_export, real_import = exporter.export_text, importer.import_plan
+
+    def export_text(*args: Any, **kwargs: Any) -> str:
+        seen.append(gc.isenabled())
+        return real_export(*args, **kwargs)
+
+    def import_plan(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_import(*args, **kwargs)
+
+    monkeypatch.setattr(exporter, "export_text", export_text)
+    monkeypatch.setattr(importer, "import_plan", import_plan)
+    source = tmp_path / "plan.yaml"
+    source.write_text(SMALL_PLAN)
+    assert gc.isenabled()
+    assert main(["plan", "import", str(source), "--org", "initech"]) == 0
+    assert gc.isenabled()
+    assert main(["plan", "export", "--org", "initech"]) == 0
+    assert gc.isenabled()
+    assert main(["plan", "export", "--org", "initech", "--cycle", "nope"]) == 2
+    assert gc.isenabled()
+    assert seen == [False, False, False]
+    capsys.readouterr()
+
+
 def test_the_import_command_lists_errors_and_exits_non_zero(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
