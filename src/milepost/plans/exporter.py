@@ -59,7 +59,7 @@ from milepost.organizations.models import Organization, Team
 from milepost.plans.canonical import canonical_text
 from milepost.plans.document import PlanDocument, TaskSpec, TaskStatus, task_counts
 from milepost.roadmap.engine_io import plan_initiatives, plan_milestones
-from milepost.roadmap.models import Dependency, Initiative, InitiativeKeyResult, Milestone
+from milepost.roadmap.models import Dependency, Initiative, InitiativeKeyResult
 from milepost.work.models import Task
 
 __all__ = ["export_plan", "export_text", "task_key", "tidy_decimal"]
@@ -99,6 +99,38 @@ class _TaskRow(NamedTuple):
     estimate_hours: Decimal | None
     assignee_id: int | None
     due_date: dt.date | None
+
+
+class _KeyResultRow(NamedTuple):
+    """The columns of a key result a plan file holds (its objective is found by id)."""
+
+    pk: int
+    objective_id: int
+    key: str
+    title: str
+    description: str
+    kind: str
+    unit: str
+    start_value: Decimal
+    target_value: Decimal
+    due_date: dt.date | None
+    weight: Decimal
+    curve: str
+    maintain_direction: str
+    owner_id: int | None
+
+
+class _MilestoneRow(NamedTuple):
+    """The columns of a milestone a plan file holds."""
+
+    pk: int
+    key: str
+    name: str
+    date: dt.date
+    weight: Decimal
+    done_on: dt.date | None
+    initiative_id: int | None
+    key_result_id: int | None
 
 
 class _CheckInRow(NamedTuple):
@@ -185,13 +217,11 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
 
     key_results_qs = live_key_results(org_id).filter(objective__in=objectives_qs.values("pk"))
     kr_rows = sorted(
-        key_results_qs,
+        map(_KeyResultRow._make, key_results_qs.values_list(*_KeyResultRow._fields)),
         key=lambda kr: (objective_by_id[kr.objective_id].key, kr.key),
     )
-    for kr in kr_rows:
-        kr.objective = objective_by_id[kr.objective_id]
     kr_by_id = {kr.pk: kr for kr in kr_rows}
-    kr_path = {kr.pk: f"{kr.objective.key}/{kr.key}" for kr in kr_rows}
+    kr_path = {kr.pk: f"{objective_by_id[kr.objective_id].key}/{kr.key}" for kr in kr_rows}
 
     teams = {t.pk: t for t in Team.objects.filter(organization_id=org_id, archived_at__isnull=True)}
 
@@ -206,7 +236,13 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
     initiative_rows = sorted(initiatives_qs, key=lambda i: i.key)
     initiative_by_id = {i.pk: i for i in initiative_rows}
     milestone_rows = sorted(
-        plan_milestones(organization, initiatives_qs, cycle), key=lambda m: (m.date, m.key)
+        map(
+            _MilestoneRow._make,
+            plan_milestones(organization, initiatives_qs, cycle).values_list(
+                *_MilestoneRow._fields
+            ),
+        ),
+        key=lambda m: (m.date, m.key),
     )
     milestone_by_id = {m.pk: m for m in milestone_rows}
 
@@ -251,7 +287,7 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
         checkins[row[1]].append(_CheckInRow(*row))
 
     # Milestones that count toward an exported key result.
-    kr_milestones: dict[int, list[Milestone]] = defaultdict(list)
+    kr_milestones: dict[int, list[_MilestoneRow]] = defaultdict(list)
     for milestone in milestone_rows:
         if milestone.key_result_id in kr_by_id:
             kr_milestones[milestone.key_result_id].append(milestone)
@@ -284,11 +320,12 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
             notes[path] = tuple(c.note for c in history)
         if kr.description:
             descriptions[f"kr:{path}"] = kr.description
-        kr_cycle = kr.objective.cycle
+        objective = objective_by_id[kr.objective_id]
+        kr_cycle = objective.cycle
         kr_inputs.append(
             KeyResultInput(
                 key=path,
-                objective_key=kr.objective.key,
+                objective_key=objective.key,
                 title=kr.title,
                 kind=KeyResultKind(kr.kind),
                 start=tidy_decimal(kr.start_value),
@@ -404,7 +441,7 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
 def _dependencies(
     org_id: int,
     initiatives: dict[int, Initiative],
-    milestones: dict[int, Milestone],
+    milestones: dict[int, _MilestoneRow],
 ) -> tuple[DependencyInput, ...]:
     rows = Dependency.objects.filter(organization_id=org_id, archived_at__isnull=True).values_list(
         "predecessor_initiative_id",
