@@ -129,6 +129,21 @@ def test_adding_many_members_at_once_is_audited_as_adding_each(
     assert last_event("membership.restore", added[1].pk).after == {"archived_at": None}
 
 
+def test_adding_many_members_takes_the_same_queries_for_two_or_twenty(owner: Actor) -> None:
+    # An import adds 20,000 people at once: no query per person (the audit event's name of
+    # each membership once read its organization row).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_to_add(count: int, prefix: str) -> int:
+        users = [factories.make_user(f"{prefix}{i}@acme.test") for i in range(count)]
+        with CaptureQueriesContext(connection) as ctx:
+            orgs.add_members(actor=owner, users=users)
+        return len(ctx.captured_queries)
+
+    assert queries_to_add(20, "many") == queries_to_add(2, "few")
+
+
 def test_adding_many_members_refuses_a_current_member_and_adds_none(
     owner: Actor, org: Organization, member: Actor
 ) -> None:

@@ -119,8 +119,9 @@ def add_members(
         for ids in batched(sorted({u.pk for u in users}), 10_000)  # SQLite's bound values
         for m in Membership.objects.filter(organization_id=actor.organization_id, user_id__in=ids)
     }
+    # The organization as an instance: each audit event names it (one query per member else).
     fresh = {
-        user.pk: Membership(organization_id=actor.organization_id, user=user, role=role)
+        user.pk: Membership(organization=actor.organization, user=user, role=role)
         for user in users
         if user.pk not in earlier
     }
