@@ -48,6 +48,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from milepost.engine.capacity import weeks_over_capacity
+from milepost.engine.collector import cyclic_gc_paused
 from milepost.engine.errors import AlignmentCycleError
 from milepost.engine.model import (
     CycleState,
@@ -63,7 +64,7 @@ from milepost.engine.model import (
     Status,
 )
 from milepost.engine.results import Finding, OkrReport, Schedule
-from milepost.engine.schedule import LINK_TYPE_CODES, cyclic_gc_paused, dependency_loops
+from milepost.engine.schedule import LINK_TYPE_CODES, dependency_loops
 
 SEVERITY: dict[str, Severity] = {
     "dependency-cycle": Severity.ERROR,

@@ -4,13 +4,13 @@ forecast, then every objective's roll-up. The one entry point the apps and the C
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from operator import attrgetter
 
+from milepost.engine.collector import cyclic_gc_paused
 from milepost.engine.expected import expected_value, explain_expected, time_share
 from milepost.engine.explain import Explanation, Term, lazy_explanation
 from milepost.engine.forecast import forecast
@@ -291,15 +291,10 @@ def evaluate_okrs(plan: Plan, as_of: date, *, with_forecast: bool = True) -> Okr
     settings = plan.settings
     # Hundreds of thousands of small objects are built here and none forms a reference
     # cycle; a cyclic collection in the middle would only rescan them.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with cyclic_gc_paused():
         kr_results = _evaluate_key_results(plan.key_results, as_of, settings, with_forecast)
         graph = build_alignment(plan.objectives, plan.key_results)
         objectives = rollup_objectives(
             plan.objectives, plan.key_results, kr_results, settings, as_of, graph=graph
         )
         return OkrReport(as_of, kr_results, objectives)
-    finally:
-        if gc_was_enabled:
-            gc.enable()

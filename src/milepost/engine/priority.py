@@ -30,10 +30,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from milepost.engine.collector import cyclic_gc_paused
 from milepost.engine.explain import Explanation, LazyExplanation, Term
 from milepost.engine.model import InitiativeInput, InitiativeStatus, ObjectiveState, Plan, Status
 from milepost.engine.results import KeyResultResult, OkrReport, PriorityResult
-from milepost.engine.schedule import cyclic_gc_paused
 
 RISK_BY_STATUS: dict[Status, Decimal] = {
     Status.OFF_TRACK: Decimal("1.0"),

@@ -33,11 +33,9 @@ How it is computed (the critical path method, linear in items plus links):
 
 from __future__ import annotations
 
-import gc
 import math
 from array import array
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
@@ -46,6 +44,7 @@ from operator import add, not_, sub
 import numpy as np
 from numpy.typing import NDArray
 
+from milepost.engine.collector import cyclic_gc_paused
 from milepost.engine.errors import DependencyCycleError
 from milepost.engine.model import DependencyType, InitiativeStatus, Plan
 from milepost.engine.results import Schedule, ScheduledItem
@@ -106,23 +105,6 @@ def critical_path_arrays(
         return ArraySchedule([], [], [], [], 0)
     with cyclic_gc_paused():
         return _critical_path(durations, releases, link_from, link_to, link_types, link_lags, names)
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for the duration (reference counting goes on).
-
-    The engine's large computations allocate 100,000s of small objects that cannot form
-    reference cycles (tuples, dates, results); collections triggered in the middle of them
-    only scan those objects again and again (a tenth of the time of a large schedule).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _critical_path(

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import gc
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
 from milepost.cli import CommandError
+from milepost.engine.collector import cyclic_gc_paused
 from milepost.engine.errors import EngineError
 from milepost.engine.model import Plan, Severity
 from milepost.plans.document import PlanDocument, PlanIssue, PlanReadError, PlanValidationError
@@ -83,25 +82,8 @@ def _as_of(args: argparse.Namespace, plan: Plan) -> date:
     return datetime.now(ZoneInfo(plan.timezone)).date()
 
 
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Run a plan command with the cyclic garbage collector paused (restored after).
-
-    A plan command (check, report, import, export) builds millions of objects that live until
-    it ends and form no reference cycles; the cyclic collector would only rescan them, again
-    and again (at full size it doubled the export's time).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _report(args: argparse.Namespace) -> int:
-    with no_cycle_collection():
+    with cyclic_gc_paused():
         return _run_report(args)
 
 
@@ -132,7 +114,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    with no_cycle_collection():
+    with cyclic_gc_paused():
         return _run_check(args)
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from milepost.cli import CommandError, setup_django
+from milepost.engine.collector import cyclic_gc_paused
 from milepost.plans.commands import (
     PlanInvalid,
     load_document,
-    no_cycle_collection,
     print_issues,
 )
 
@@ -56,7 +56,7 @@ def _print_result(path: str, result: ImportResult, *, verbose: bool) -> None:
         print(f"Nothing to change: {slug} already matches {path}.")
 
 
-@no_cycle_collection()
+@cyclic_gc_paused()
 def _import(args: argparse.Namespace) -> int:
     try:
         document = load_document(args.file, sys.stderr)
@@ -91,7 +91,7 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-@no_cycle_collection()
+@cyclic_gc_paused()
 def _export(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else None
     fmt: Literal["yaml", "json"] = args.format or (

@@ -481,7 +481,7 @@ def tree_from(past: PastOkr) -> list[TreeNode]:
                     expected=r.expected,
                     status=r.status.value,
                     confidence=r.confidence,
-                    owner_id=kr.owner_id,
+                    owner=kr.owner_id,
                     children=children(under_kr.get(kr.pk, [])),
                 )
             )
@@ -492,8 +492,8 @@ def tree_from(past: PastOkr) -> list[TreeNode]:
             title=o.title,
             visibility=o.visibility,
             state=o.state,
-            owner_team_id=o.owner_team_id,
-            owner_user_id=o.owner_user_id,
+            owner_team=o.owner_team_id,
+            owner_user=o.owner_user_id,
             progress=result.progress,
             expected=result.expected,
             status=result.status.value,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import BooleanField, Case, QuerySet, Value, When
 
 from milepost.audit.models import AuditEvent
+from milepost.engine.collector import cyclic_gc_paused
 from milepost.engine.explain import Explanation, Term
 from milepost.engine.model import Plan
 from milepost.engine.results import Finding, PriorityResult
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 # --- the alignment tree ---------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class KeyResultNode:
     id: int
     key: str
@@ -59,11 +60,11 @@ class KeyResultNode:
     expected: Decimal
     status: str
     confidence: int | None
-    owner_id: int | None
+    owner: int | None
     children: list[TreeNode] = field(default_factory=list)  # objectives aligned to this KR
 
 
-@dataclass
+@dataclass(slots=True)
 class TreeNode:
     """One objective in the tree. ``locked``: the actor may not see it; only its numbers
     are shown (id, key, title, owners and key results are withheld)."""
@@ -77,8 +78,8 @@ class TreeNode:
     title: str | None = None
     visibility: str | None = None
     state: str | None = None
-    owner_team_id: int | None = None
-    owner_user_id: int | None = None
+    owner_team: int | None = None
+    owner_user: int | None = None
     weight: Decimal = Decimal(1)  # of the link to the parent (1 for a root)
     key_results: list[KeyResultNode] = field(default_factory=list)
     children: list[TreeNode] = field(default_factory=list)
@@ -112,9 +113,10 @@ TREE_NODE_COLUMNS = (
     "status",
 )
 _TREE_OBJECTIVE_COLUMNS = (*TREE_NODE_COLUMNS, "visible_to_actor")
+# A key result node's columns in `KeyResultNode`'s field order, then its objective's id (a
+# node is built from a row's slice, ``row[:-1]``, without naming 13 fields per key result).
 _TREE_KR_COLUMNS = (
     "pk",
-    "objective_id",
     "key",
     "title",
     "kind",
@@ -127,44 +129,28 @@ _TREE_KR_COLUMNS = (
     "status",
     "confidence",
     "owner_id",
+    "objective_id",
 )
+# Such a row, typed: mypy checks ``KeyResultNode(*row[:-1], ...)`` field by field.
+_KeyResultRow = tuple[
+    int,
+    str,
+    str,
+    str,
+    str,
+    Decimal,
+    Decimal,
+    Decimal,
+    Decimal,
+    Decimal,
+    str,
+    int | None,
+    int | None,
+    int,
+]
 
 
-def _kr_node(row: tuple[Any, ...], children: list[TreeNode]) -> KeyResultNode:
-    (
-        pk,
-        _,
-        key,
-        title,
-        kind,
-        unit,
-        start_value,
-        target_value,
-        current_value,
-        progress,
-        expected,
-        status,
-        confidence,
-        owner_id,
-    ) = row
-    return KeyResultNode(
-        pk,
-        key,
-        title,
-        kind,
-        unit,
-        start_value,
-        target_value,
-        current_value,
-        progress,
-        expected,
-        status,
-        confidence,
-        owner_id,
-        children,
-    )
-
-
+@cyclic_gc_paused()  # a node per objective and key result (37,500 at full size), no cycles
 def alignment_tree(actor: Actor, cycle: Cycle, *, root: int | None = None) -> list[TreeNode]:
     """The cycle's objectives as a forest: roots are objectives with no parent in the cycle;
     under each objective, its key results and the objectives aligned to it (an objective
@@ -206,12 +192,12 @@ def alignment_tree(actor: Actor, cycle: Cycle, *, root: int | None = None) -> li
     visible = {o[0] for o in objectives if o[10]}
     if root is not None and root not in visible:
         raise NotFound("Objective not found in this cycle.")
-    key_results: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    key_results: dict[int, list[_KeyResultRow]] = defaultdict(list)
     kr_objective: dict[int, int] = {}
     # The same objectives as above, as a join rather than a list of thousands of ids.
     for row in key_results_qs.order_by("key", "pk").values_list(*_TREE_KR_COLUMNS):
-        key_results[row[1]].append(row)
-        kr_objective[row[0]] = row[1]
+        key_results[row[-1]].append(row)
+        kr_objective[row[0]] = row[-1]
     under_objective: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     under_kr: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     has_parent: set[int] = set()
@@ -269,14 +255,14 @@ def alignment_tree(actor: Actor, cycle: Cycle, *, root: int | None = None) -> li
             title=title,
             visibility=visibility,
             state=state,
-            owner_team_id=owner_team_id,
-            owner_user_id=owner_user_id,
+            owner_team=owner_team_id,
+            owner_user=owner_user_id,
             progress=progress,
             expected=expected,
             status=status,
             weight=weight,
             # A node of its own per place in the tree: its children differ with the path.
-            key_results=[_kr_node(kr, children(under_kr.get(kr[0], []))) for kr in own],
+            key_results=[KeyResultNode(*kr[:-1], children(under_kr.get(kr[0], []))) for kr in own],
             children=children(under_objective.get(objective_id, [])),
         )
 

@@ -24,7 +24,7 @@ class KeyResultNodeOut(Schema):
     expected: Decimal
     status: str
     confidence: int | None
-    owner: int | None = Field(alias="owner_id")
+    owner: int | None
     children: list[TreeNodeOut] = Field(description="Objectives aligned to this key result.")
 
 
@@ -38,8 +38,8 @@ class TreeNodeOut(Schema):
     title: str | None
     visibility: str | None
     state: str | None
-    owner_team: int | None = Field(alias="owner_team_id")
-    owner_user: int | None = Field(alias="owner_user_id")
+    owner_team: int | None
+    owner_user: int | None
     weight: Decimal = Field(description="Weight of the link to the parent (1 for a root).")
     progress: Decimal
     expected: Decimal
