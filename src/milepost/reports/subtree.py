@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from milepost.dbjson import decimal_of, decode_rows, json_rows
+from milepost.engine.collector import cyclic_gc_paused
 from milepost.okrs.models import Alignment, Cycle, KeyResult, Objective
 from milepost.okrs.plan_rows import places
 from milepost.organizations.access import Actor
@@ -121,6 +122,7 @@ class _Shape:
         return counts
 
 
+@cyclic_gc_paused()  # the whole tree's shape: 37,500 small tuples at full size, no cycles
 def alignment_children(
     actor: Actor, cycle: Cycle, steps: Sequence[int]
 ) -> list[SubtreeChild] | None:
