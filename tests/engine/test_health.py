@@ -593,3 +593,53 @@ def test_findings_are_sorted_by_severity_then_code_then_objects() -> None:
     unaligned = only(findings, "initiative-unaligned")
     assert [f.objects for f in unaligned] == [("initiative:abe",), ("initiative:zed",)]
     assert check(plan) == findings  # deterministic
+
+
+def test_after_check_ins_only_the_checks_that_read_them_run_again() -> None:
+    """`evaluate_roadmap(..., same_but_checkins=...)` keeps the findings of the checks that
+    read no check-in and computes the others anew: exactly the findings of a full evaluation,
+    with the check-in findings changed (stale, uncovered, output without outcome) and the
+    others (over budget) carried."""
+    from milepost.engine.health import CHECKIN_CODES
+    from milepost.engine.model import CheckInPoint
+    from milepost.engine.okr import evaluate_okrs
+
+    as_of = jul(31)
+    before = Plan(
+        teams=(team("web", 10),),
+        cycles=(cycle(),),
+        objectives=(objective("growth"),),
+        key_results=(
+            keyresult("growth/stale", checkins=(jul(1),)),
+            keyresult("growth/moved", due=jul(31), checkins=(jul(20),)),
+            keyresult("growth/alone", checkins=(jul(20),)),
+        ),
+        initiatives=(
+            ini("shipped", jul(1), jul(10), status=InitiativeStatus.DONE, krs=("growth/moved",)),
+            ini("ongoing", jul(1), jul(31), krs=("growth/stale",), budget=100, actual_cost=500),
+        ),
+    )
+
+    def checked_in(plan: Plan, values: dict[str, int]) -> Plan:
+        return replace(
+            plan,
+            key_results=tuple(
+                replace(kr, checkins=(*kr.checkins, CheckInPoint(as_of, Decimal(values[kr.key]))))
+                if kr.key in values
+                else kr
+                for kr in plan.key_results
+            ),
+        )
+
+    after = checked_in(before, {"growth/stale": 50, "growth/moved": 100, "growth/alone": 100})
+    kept = evaluate_roadmap(before, as_of, evaluate_okrs(before, as_of))
+    okr = evaluate_okrs(after, as_of)
+    full = evaluate_roadmap(after, as_of, okr)
+    patched = evaluate_roadmap(after, as_of, okr, same_but_checkins=kept)
+
+    assert patched == full
+    codes_before = {f.code for f in kept.findings}
+    codes_after = {f.code for f in full.findings}
+    assert CHECKIN_CODES <= codes_before  # every check-in finding was there ...
+    assert not CHECKIN_CODES & codes_after  # ... and the check-ins cleared them all
+    assert "over-budget" in codes_after  # carried from the kept report

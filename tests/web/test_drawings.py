@@ -9,6 +9,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from decimal import Decimal
 from itertools import pairwise
+from typing import Any
+
+import pytest
 
 from milepost.engine.model import (
     CheckInPoint,
@@ -406,3 +409,26 @@ def test_the_trend_is_the_engine_at_each_week() -> None:
     assert [p.on for p in points] == trend_dates(START, END, TODAY)
     assert points[-1].progress == evaluate_okrs(plan, TODAY).objectives["growth"].progress
     assert points[0].progress <= points[-1].progress
+
+
+def test_the_trends_last_point_reads_the_evaluation_at_hand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page's kept evaluation as of today gives the trend its last point: the same point,
+    without evaluating the whole plan once more."""
+    from milepost.reports import dashboard
+
+    plan = _plan()
+    expected = cycle_trend(plan, "q1", START, END, TODAY)
+    kept = evaluate_okrs(plan, TODAY)
+    evaluated: list[object] = []
+    real = evaluate_okrs
+
+    def counting(plan: Any, day: Any, **kwargs: Any) -> Any:
+        evaluated.append(day)
+        return real(plan, day, **kwargs)
+
+    monkeypatch.setattr(dashboard, "evaluate_okrs", counting)
+    assert cycle_trend(plan, "q1", START, END, TODAY, today_report=kept) == expected
+    assert TODAY not in evaluated
+    assert evaluated == trend_dates(START, END, TODAY)[:-1]

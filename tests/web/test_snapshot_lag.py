@@ -309,9 +309,11 @@ def test_the_dashboard_after_check_ins_matches_a_fresh_evaluation(
     assert client.get(url).status_code == 200
     patched = snapshots.snapshot(plan.org, plan.cycle)
     assert patched.carried  # patched from the kept evaluation
-    # Only the dates from the changed check-in on were evaluated again.
-    assert evaluations
-    assert min(evaluations) >= (effective or day)
+    # Only the dates from the changed check-in on were evaluated again, and today's point
+    # reads the page's own evaluation.
+    assert all(on >= (effective or day) for on in evaluations)
+    assert day not in evaluations
+    assert bool(evaluations) == bool(backdated_days)
     snapshots.clear()
     assert client.get(url).status_code == 200
     fresh = snapshots.snapshot(plan.org, plan.cycle)

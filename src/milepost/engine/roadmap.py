@@ -29,7 +29,7 @@ class RoadmapReport:
 
 
 def evaluate_roadmap(
-    plan: Plan, as_of: date, okr: OkrReport, *, same_schedule_as: RoadmapReport | None = None
+    plan: Plan, as_of: date, okr: OkrReport, *, same_but_checkins: RoadmapReport | None = None
 ) -> RoadmapReport:
     """Schedule, findings and priorities of ``plan`` as of ``as_of``.
 
@@ -39,13 +39,14 @@ def evaluate_roadmap(
     without any date are scheduled from the project start, or from ``as_of`` when the plan
     has no date at all.
 
-    ``same_schedule_as``: the report, as of the same date, of a plan that differs from
-    ``plan`` in check-ins only. The schedule reads no check-in, so its schedule is reused
-    (a third of the evaluation of a 10,000-initiative roadmap).
+    ``same_but_checkins``: the report, as of the same date, of a plan that differs from
+    ``plan`` in check-ins only. The schedule reads no check-in, so its schedule is reused (a
+    third of the evaluation of a 10,000-initiative roadmap), and so are the findings of the
+    checks that read none (`milepost.engine.health.find_issues`).
     """
     schedule: Schedule | None
-    if same_schedule_as is not None:
-        schedule, error = same_schedule_as.schedule, same_schedule_as.schedule_error
+    if same_but_checkins is not None:
+        schedule, error = same_but_checkins.schedule, same_but_checkins.schedule_error
     else:
         try:
             schedule = compute_schedule(plan, anchor=as_of)
@@ -54,7 +55,15 @@ def evaluate_roadmap(
             schedule, error = None, str(exc)
     return RoadmapReport(
         schedule=schedule,
-        findings=tuple(find_issues(plan, as_of, okr, schedule)),
+        findings=tuple(
+            find_issues(
+                plan,
+                as_of,
+                okr,
+                schedule,
+                same_but_checkins=same_but_checkins.findings if same_but_checkins else None,
+            )
+        ),
         priorities=tuple(rank_initiatives(plan, as_of, okr)),
         schedule_error=error,
     )

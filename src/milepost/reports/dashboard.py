@@ -21,7 +21,7 @@ from typing import Any
 from milepost.engine.capacity import Investment, Spend, investment
 from milepost.engine.model import Plan, Status
 from milepost.engine.okr import evaluate_okrs
-from milepost.engine.results import ObjectiveResult
+from milepost.engine.results import ObjectiveResult, OkrReport
 from milepost.engine.score import net_confidence_score
 from milepost.reports.charts import TrendPoint
 
@@ -115,11 +115,14 @@ def cycle_trend(
     today: dt.date,
     objective_keys: set[str] | None = None,
     known: Iterable[TrendPoint] = (),
+    today_report: OkrReport | None = None,
 ) -> list[TrendPoint]:
     """The overall progress of the cycle's objectives (or of `objective_keys` among them) at
     each week since the cycle started, from the engine evaluated as of each date. ``known``:
     points computed earlier for the same objectives from the same check-ins up to their
-    dates; those dates are not evaluated again."""
+    dates; those dates are not evaluated again. ``today_report``: the plan's evaluation as
+    of ``today`` when one is at hand (a page's kept evaluation): the last point reads it
+    instead of evaluating the whole plan once more (a third of a second at full size)."""
     reuse = {p.on: p for p in known}
     keys = {
         o.key
@@ -132,7 +135,10 @@ def cycle_trend(
         if (point := reuse.get(day)) is not None:
             points.append(point)
             continue
-        report = evaluate_okrs(plan, day, with_forecast=False)
+        if today_report is not None and today_report.as_of == day:
+            report = today_report
+        else:
+            report = evaluate_okrs(plan, day, with_forecast=False)
         progress, expected = overall(
             (r for k, r in report.objectives.items() if k in keys), weights
         )

@@ -36,6 +36,7 @@ from django.conf import settings
 from django.db import connections
 
 from milepost.audit.models import AuditEvent
+from milepost.engine.collector import cyclic_gc_paused, freeze_long_lived
 from milepost.engine.model import CheckInPoint, Plan
 from milepost.engine.okr import evaluate_okrs
 from milepost.engine.results import OkrReport
@@ -144,8 +145,9 @@ def _load(
             plan,
             as_of,
             okr,
-            # Only check-ins changed: the schedule is the kept one's (same plan, same day).
-            same_schedule_as=previous.roadmap if patched is not None and previous else None,
+            # Only check-ins changed: the schedule, and the findings that read no check-in,
+            # are the kept one's (same plan, same day).
+            same_but_checkins=previous.roadmap if patched is not None and previous else None,
         ),
         initiative_ids=ids.initiative_ids,
         milestone_ids=ids.milestone_ids,
@@ -276,8 +278,9 @@ def snapshot(
         # result serves if it is recent enough for this request; else compute anew).
         running.wait(timeout=120)
     try:
-        computed = _load(organization, cycle, day, entry.snap if entry is not None else None)
-        _store(key, current, computed)
+        computed = _load_and_store(
+            key, current, organization, cycle, day, entry.snap if entry is not None else None
+        )
     finally:
         with _lock:
             _in_flight.pop(key, None)
@@ -285,12 +288,27 @@ def snapshot(
     return computed
 
 
-def _store(key: CacheKey, token: tuple[int | None, str], computed: Snapshot) -> None:
+@cyclic_gc_paused()
+def _load_and_store(
+    key: CacheKey,
+    token: tuple[int | None, str],
+    organization: Organization,
+    cycle: Cycle | None,
+    day: dt.date,
+    previous: Snapshot | None,
+) -> Snapshot:
+    """`_load` the evaluation and keep it under ``key``. The collector waits meanwhile, and
+    the evaluation is then frozen (`freeze_long_lived`): it lives until the plan changes
+    (a million objects at full size), and no collection should rescan it in the middle of a
+    request — neither the young one right after it is built nor every full one after."""
+    computed = _load(organization, cycle, day, previous)
     with _lock:
         _cache[key] = _Entry(token, computed)
         _cache.move_to_end(key)
         while len(_cache) > MAX_ENTRIES:
             _cache.popitem(last=False)
+    freeze_long_lived()
+    return computed
 
 
 def _refresh_in_background(
@@ -309,7 +327,7 @@ def _refresh_in_background(
 
     def refresh() -> None:
         try:
-            _store(key, token, _load(organization, cycle, day, previous))
+            _load_and_store(key, token, organization, cycle, day, previous)
         except Exception:
             log.exception("refreshing the plan evaluation of organization %s failed", key[0])
         finally:

@@ -121,6 +121,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
             snap.as_of,
             in_scope if team_key is not None else None,
             known=[p for p in snap.carried.get(trend_key, ()) if p.on < snap.checkins_same_before],
+            today_report=snap.okr,
         )
     trend = extras[trend_key]
     weights = {o.key: o.weight for o in objectives}
