@@ -25,9 +25,16 @@ def _unfrozen() -> Iterator[None]:
 
 
 def test_the_pause_restores_the_collector_after_a_failure_and_keeps_it_off_if_it_was() -> None:
-    with pytest.raises(RuntimeError), collector.cyclic_gc_paused():
-        assert not gc.isenabled()
+    seen: list[bool] = []
+
+    @collector.cyclic_gc_paused()
+    def failing() -> None:
+        seen.append(gc.isenabled())
         raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        failing()
+    assert seen == [False]
     assert gc.isenabled()
     gc.disable()
     with collector.cyclic_gc_paused():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -293,3 +294,34 @@ def test_alignment_order_puts_children_first(
     assert sorted(order) == sorted(o.key for o in objectives)
     for child, parent in edges(objectives):
         assert position[child] < position[parent]
+
+
+@GRAPHS
+@given(dag=alignment_dag(), s=rollup_settings, data=st.data())
+def test_an_evaluation_patched_after_check_ins_equals_a_full_one(
+    dag: tuple[list[ObjectiveInput], list[KeyResultInput]], s: EngineSettings, data: st.DataObject
+) -> None:
+    """`evaluate_okrs(..., same_but_checkins=..., changed=...)`: only the changed key results
+    and the objectives above them are evaluated again, and the report is the full one."""
+    objectives, krs = dag
+    as_of = day(data.draw(days))
+    before_plan = Plan(settings=s, objectives=tuple(objectives), key_results=tuple(krs))
+    before = evaluate_okrs(before_plan, as_of)
+    changed = set(data.draw(st.lists(st.sampled_from([k.key for k in krs]), max_size=3)))
+    after = tuple(
+        replace(k, checkins=(*k.checkins, CheckInPoint(day(data.draw(days)), data.draw(values))))
+        if k.key in changed
+        else k
+        for k in krs
+    )
+    after = tuple(replace(k, checkins=tuple(sorted(k.checkins, key=lambda c: c.on))) for k in after)
+    after_plan = replace(before_plan, key_results=after)
+
+    full = evaluate_okrs(after_plan, as_of)
+    patched = evaluate_okrs(after_plan, as_of, same_but_checkins=before, changed=changed)
+    assert patched == full
+    # Nothing changed: everything is reused. A report of another day is no base to patch:
+    # the evaluation is a full one.
+    assert evaluate_okrs(after_plan, as_of, same_but_checkins=full, changed=()) == full
+    other_day = evaluate_okrs(before_plan, as_of + timedelta(days=1))
+    assert evaluate_okrs(after_plan, as_of, same_but_checkins=other_day, changed=changed) == full

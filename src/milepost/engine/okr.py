@@ -5,7 +5,7 @@ forecast, then every objective's roll-up. The one entry point the apps and the C
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from operator import attrgetter
@@ -36,7 +36,7 @@ from milepost.engine.progress import (
     raw_progress,
 )
 from milepost.engine.results import DeferredForecast, KeyResultResult, OkrReport
-from milepost.engine.rollup import build_alignment, rollup_objectives
+from milepost.engine.rollup import ancestors, build_alignment, rollup_objectives
 from milepost.engine.status import (
     HIGH_CONFIDENCE,
     LOW_CONFIDENCE,
@@ -283,8 +283,21 @@ def _explain_key_result(
     )
 
 
-def evaluate_okrs(plan: Plan, as_of: date, *, with_forecast: bool = True) -> OkrReport:
+def evaluate_okrs(
+    plan: Plan,
+    as_of: date,
+    *,
+    with_forecast: bool = True,
+    same_but_checkins: OkrReport | None = None,
+    changed: Collection[str] = (),
+) -> OkrReport:
     """Evaluate every key result and objective of ``plan`` as of ``as_of``.
+
+    ``same_but_checkins``: the report (as of the same date, with the same ``with_forecast``)
+    of a plan that differs from ``plan`` only in the check-ins of the key results
+    ``changed`` (their keys). Those are evaluated again, and the objectives they belong to
+    and every objective above those roll up again; everything else is taken from it (after
+    a check-in on a 30,000-key-result plan: a fraction of the work).
 
     Raises `AlignmentCycleError` if the objectives' alignment has a loop.
     """
@@ -292,9 +305,27 @@ def evaluate_okrs(plan: Plan, as_of: date, *, with_forecast: bool = True) -> Okr
     # Hundreds of thousands of small objects are built here and none forms a reference
     # cycle; a cyclic collection in the middle would only rescan them.
     with cyclic_gc_paused():
-        kr_results = _evaluate_key_results(plan.key_results, as_of, settings, with_forecast)
         graph = build_alignment(plan.objectives, plan.key_results)
+        if same_but_checkins is None or same_but_checkins.as_of != as_of:
+            kr_results = _evaluate_key_results(plan.key_results, as_of, settings, with_forecast)
+            objectives = rollup_objectives(
+                plan.objectives, plan.key_results, kr_results, settings, as_of, graph=graph
+            )
+            return OkrReport(as_of, kr_results, objectives)
+        keys = set(changed)
+        again = [kr for kr in plan.key_results if kr.key in keys]
+        kr_results = dict(same_but_checkins.key_results)
+        kr_results.update(_evaluate_key_results(again, as_of, settings, with_forecast))
+        owners = {kr.objective_key for kr in again}
+        above = {a for owner in owners for a in ancestors(owner, graph)}
         objectives = rollup_objectives(
-            plan.objectives, plan.key_results, kr_results, settings, as_of, graph=graph
+            plan.objectives,
+            plan.key_results,
+            kr_results,
+            settings,
+            as_of,
+            only=owners | above,
+            previous=same_but_checkins.objectives,
+            graph=graph,
         )
         return OkrReport(as_of, kr_results, objectives)

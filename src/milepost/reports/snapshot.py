@@ -125,8 +125,9 @@ def _load(
     ids: LoadedPlan | Snapshot
     carried: dict[Any, Any] = {}
     same_before = dt.date.min
+    changed_key_results: frozenset[str] = frozenset()
     if patched is not None and previous is not None:
-        plan, same_before = patched
+        plan, same_before, changed_key_results = patched
         ids = previous  # the same rows: the same ids
         if previous.extras:
             carried = dict(previous.extras)
@@ -136,7 +137,14 @@ def _load(
     else:
         ids = load_plan_with_ids(organization, cycle=cycle)
         plan = ids.plan
-    okr = evaluate_okrs(plan, as_of)
+    # After check-ins only, just their key results and the objectives above them are
+    # evaluated again.
+    okr = evaluate_okrs(
+        plan,
+        as_of,
+        same_but_checkins=previous.okr if patched is not None and previous else None,
+        changed=changed_key_results,
+    )
     return Snapshot(
         as_of=as_of,
         plan=plan,
@@ -176,11 +184,12 @@ MAX_PATCHED_CHANGES = 2_000
 
 def _plan_after_checkins(
     organization: Organization, previous: Snapshot
-) -> tuple[Plan, dt.date] | None:
+) -> tuple[Plan, dt.date, frozenset[str]] | None:
     """`previous`'s plan with the check-in histories of the key results whose check-ins
     changed since it was read, when check-ins are all that changed (the common case: a
-    stream of check-ins), and the earliest effective date of a changed check-in (`date.min`
-    when one is unknown: archived); None when anything else may have changed. Two queries.
+    stream of check-ins); the earliest effective date of a changed check-in (`date.min`
+    when one is unknown: archived); and the keys of the key results read again. None when
+    anything else may have changed. Two queries.
 
     Every write records an audit event (`milepost.servicekit`), so the events since the
     evaluation was read (with `CHANGE_MARGIN_SECONDS` of margin) say what changed. A
@@ -195,7 +204,7 @@ def _plan_after_checkins(
     if len(changes) > MAX_PATCHED_CHANGES or any(kind != "checkin" for kind, _ in changes):
         return None
     if not changes:
-        return previous.plan, dt.date.max
+        return previous.plan, dt.date.max, frozenset()
     changed = {pk for _, pk in changes if pk is not None}
     path_of = {pk: path for path, pk in previous.key_result_ids.items()}
     rows = checkins_of_key_results_of(changed)
@@ -207,7 +216,7 @@ def _plan_after_checkins(
         if kr_id in path_of
     }
     if not replaced:
-        return previous.plan, earliest
+        return previous.plan, earliest, frozenset()
     key_results = tuple(
         dataclasses.replace(
             kr,
@@ -219,7 +228,11 @@ def _plan_after_checkins(
         else kr
         for kr in previous.plan.key_results
     )
-    return dataclasses.replace(previous.plan, key_results=key_results), earliest
+    return (
+        dataclasses.replace(previous.plan, key_results=key_results),
+        earliest,
+        frozenset(replaced),
+    )
 
 
 def snapshot(
