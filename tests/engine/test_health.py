@@ -631,13 +631,22 @@ def test_after_check_ins_only_the_checks_that_read_them_run_again() -> None:
             ),
         )
 
-    after = checked_in(before, {"growth/stale": 50, "growth/moved": 100, "growth/alone": 100})
+    changed = {"growth/stale": 50, "growth/moved": 100, "growth/alone": 100}
+    after = checked_in(before, changed)
     kept = evaluate_roadmap(before, as_of, evaluate_okrs(before, as_of))
     okr = evaluate_okrs(after, as_of)
     full = evaluate_roadmap(after, as_of, okr)
     patched = evaluate_roadmap(after, as_of, okr, same_but_checkins=kept)
-
     assert patched == full
+    # Told which key results changed, the checks look at those alone and carry the rest.
+    named = evaluate_roadmap(after, as_of, okr, same_but_checkins=kept, changed=changed)
+    assert named == full
+    one = checked_in(before, {"growth/moved": 100})
+    okr_one = evaluate_okrs(one, as_of)
+    assert evaluate_roadmap(
+        one, as_of, okr_one, same_but_checkins=kept, changed={"growth/moved"}
+    ) == evaluate_roadmap(one, as_of, okr_one)
+
     codes_before = {f.code for f in kept.findings}
     codes_after = {f.code for f in full.findings}
     assert codes_before >= CHECKIN_CODES  # every check-in finding was there ...

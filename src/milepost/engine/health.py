@@ -44,7 +44,7 @@ Findings come sorted by severity (errors first), then code, then objects.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 
 from milepost.engine.capacity import weeks_over_capacity
@@ -230,12 +230,17 @@ def _check_objectives(ctx: _Context) -> list[Finding]:
     return findings
 
 
-def _check_key_results(ctx: _Context, linked: set[str]) -> list[Finding]:
+def _check_key_results(
+    ctx: _Context, linked: set[str], only: Collection[str] | None = None
+) -> list[Finding]:
     findings: list[Finding] = []
     stale_after = ctx.settings.stale_after_days
     as_of = ctx.as_of
     statuses = ctx.okr.key_results
-    for kr in ctx.plan.key_results:
+    key_results = ctx.plan.key_results
+    if only is not None:
+        key_results = tuple(kr for kr in key_results if kr.key in only)
+    for kr in key_results:
         if kr.objective_key not in ctx.checked or kr.kind == KeyResultKind.MILESTONES:
             continue
         evaluated = statuses.get(kr.key)
@@ -390,9 +395,9 @@ def _check_initiatives(ctx: _Context, schedule: Schedule | None) -> list[Finding
     return findings
 
 
-def _check_outputs(ctx: _Context) -> list[Finding]:
+def _check_outputs(ctx: _Context, only: Collection[str] | None = None) -> list[Finding]:
     """``output-without-outcome``: an initiative done (or with most of its tasks done) while a
-    key result it works on is off track."""
+    key result it works on is off track (with ``only``: one of those key results)."""
     findings: list[Finding] = []
     done_share = ctx.settings.output_done_share
     key_results, kr_results = ctx.key_results, ctx.okr.key_results
@@ -406,6 +411,8 @@ def _check_outputs(ctx: _Context) -> list[Finding]:
             continue
         label = f'Initiative "{initiative.title}" ({initiative.key})'
         for link in initiative.key_results:
+            if only is not None and link.key_result not in only:
+                continue
             kr = key_results.get(link.key_result)
             evaluated = kr_results.get(link.key_result)
             if kr is None or evaluated is None or evaluated.status != off_track:
@@ -641,6 +648,7 @@ def find_issues(
     schedule: Schedule | None,
     *,
     same_but_checkins: Iterable[Finding] | None = None,
+    changed: Collection[str] | None = None,
 ) -> list[Finding]:
     """Every plan-health finding of the plan as of a date, in their stable order.
 
@@ -651,11 +659,17 @@ def find_issues(
 
     ``same_but_checkins``: the findings, as of the same date, of a plan that differs from
     ``plan`` in check-ins only. Only the checks that read check-ins (`CHECKIN_CODES`) run
-    again; the others' findings are taken from it (a stream of check-ins on a 10,000-initiative
-    plan re-evaluates in a fraction of the time).
+    again; the others' findings are taken from it. ``changed`` (with it): the keys of the key
+    results whose check-ins differ, when known; those checks then look at these alone, and
+    their findings about the other key results are taken too (a stream of check-ins on a
+    10,000-initiative plan re-evaluates in a fraction of the time).
     """
     with cyclic_gc_paused():  # 10,000s of findings, none in a reference cycle
-        return _find_issues(plan, as_of, okr, schedule, same_but_checkins)
+        return _find_issues(plan, as_of, okr, schedule, same_but_checkins, changed)
+
+
+def _about_key_results(finding: Finding, keys: Collection[str]) -> bool:
+    return any(o.startswith("kr:") and o[3:] in keys for o in finding.objects)
 
 
 def _find_issues(
@@ -664,15 +678,23 @@ def _find_issues(
     okr: OkrReport,
     schedule: Schedule | None,
     same_but_checkins: Iterable[Finding] | None,
+    changed: Collection[str] | None,
 ) -> list[Finding]:
     ctx = _Context(plan, as_of, okr)
     linked = {link.key_result for i in ctx.open_initiatives for link in i.key_results}
     findings: list[Finding] = []
+    if same_but_checkins is not None:
+        only = set(changed) if changed is not None else None
+        findings += _check_key_results(ctx, linked, only)
+        findings += _check_outputs(ctx, only)
+        findings += (
+            f
+            for f in same_but_checkins
+            if f.code not in CHECKIN_CODES or (only is not None and not _about_key_results(f, only))
+        )
+        return sort_findings(findings)
     findings += _check_key_results(ctx, linked)
     findings += _check_outputs(ctx)
-    if same_but_checkins is not None:
-        findings += (f for f in same_but_checkins if f.code not in CHECKIN_CODES)
-        return sort_findings(findings)
     findings += _check_objectives(ctx)
     findings += _check_alignment(ctx)
     findings += _check_closed_alignment(ctx)

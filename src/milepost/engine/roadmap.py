@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,7 +30,12 @@ class RoadmapReport:
 
 
 def evaluate_roadmap(
-    plan: Plan, as_of: date, okr: OkrReport, *, same_but_checkins: RoadmapReport | None = None
+    plan: Plan,
+    as_of: date,
+    okr: OkrReport,
+    *,
+    same_but_checkins: RoadmapReport | None = None,
+    changed: Collection[str] | None = None,
 ) -> RoadmapReport:
     """Schedule, findings and priorities of ``plan`` as of ``as_of``.
 
@@ -42,7 +48,8 @@ def evaluate_roadmap(
     ``same_but_checkins``: the report, as of the same date, of a plan that differs from
     ``plan`` in check-ins only. The schedule reads no check-in, so its schedule is reused (a
     third of the evaluation of a 10,000-initiative roadmap), and so are the findings of the
-    checks that read none (`milepost.engine.health.find_issues`).
+    checks that read none; ``changed``, the keys of the key results whose check-ins differ,
+    when known (`milepost.engine.health.find_issues`).
     """
     schedule: Schedule | None
     if same_but_checkins is not None:
@@ -62,6 +69,7 @@ def evaluate_roadmap(
                 okr,
                 schedule,
                 same_but_checkins=same_but_checkins.findings if same_but_checkins else None,
+                changed=changed,
             )
         ),
         priorities=tuple(rank_initiatives(plan, as_of, okr)),

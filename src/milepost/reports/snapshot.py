@@ -156,6 +156,7 @@ def _load(
             # Only check-ins changed: the schedule, and the findings that read no check-in,
             # are the kept one's (same plan, same day).
             same_but_checkins=previous.roadmap if patched is not None and previous else None,
+            changed=changed_key_results,
         ),
         initiative_ids=ids.initiative_ids,
         milestone_ids=ids.milestone_ids,

@@ -52,11 +52,15 @@ KIND_LABELS = {
 
 
 class FindingLinker:
-    """Names and links the objects of findings from one snapshot."""
+    """Names and links the objects of findings from one snapshot. It keeps the snapshot's
+    names and row ids, not the snapshot: it is carried to the next one after check-ins only
+    (same names, same rows), and must not keep the old evaluation alive."""
 
     def __init__(self, snap: Snapshot) -> None:
         plan = snap.plan
-        self.snap = snap
+        self.initiative_ids = snap.initiative_ids
+        self.key_result_ids = snap.key_result_ids
+        self.objective_ids = snap.objective_ids
         self.titles: dict[str, str] = {}
         for i in plan.initiatives:
             self.titles[f"initiative:{i.key}"] = i.title
@@ -76,17 +80,16 @@ class FindingLinker:
         self.objective_link = id_link("web:objective-detail")
 
     def url(self, kind: str, key: str) -> str:
-        snap = self.snap
-        if kind == "initiative" and key in snap.initiative_ids:
-            return self.initiative_link(snap.initiative_ids[key])
+        if kind == "initiative" and key in self.initiative_ids:
+            return self.initiative_link(self.initiative_ids[key])
         if kind == "milestone":
             owner = self.milestone_initiative.get(key)
-            if owner is not None and owner in snap.initiative_ids:
-                return self.initiative_link(snap.initiative_ids[owner])
-        if kind == "kr" and key in snap.key_result_ids:
-            return self.key_result_link(snap.key_result_ids[key])
-        if kind == "objective" and key in snap.objective_ids:
-            return self.objective_link(snap.objective_ids[key])
+            if owner is not None and owner in self.initiative_ids:
+                return self.initiative_link(self.initiative_ids[owner])
+        if kind == "kr" and key in self.key_result_ids:
+            return self.key_result_link(self.key_result_ids[key])
+        if kind == "objective" and key in self.objective_ids:
+            return self.objective_link(self.objective_ids[key])
         return ""
 
     def view(self, finding: Finding) -> FindingView:
@@ -124,10 +127,11 @@ def seen_findings(actor: Actor, snap: Snapshot, hidden: set[str] | None = None) 
 
 def finding_views(snap: Snapshot, findings: Iterable[Finding]) -> list[FindingView]:
     """Findings of the snapshot, each object named and linked (the names and links are
-    gathered once per snapshot)."""
+    gathered once per snapshot, or carried from the one it patched after check-ins only)."""
     linker = snap.extras.get(FindingLinker)
     if linker is None:
-        linker = snap.extras[FindingLinker] = FindingLinker(snap)
+        linker = snap.carried.get(FindingLinker) or FindingLinker(snap)
+        snap.extras[FindingLinker] = linker
     return [linker.view(f) for f in findings]
 
 
