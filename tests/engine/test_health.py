@@ -597,9 +597,10 @@ def test_findings_are_sorted_by_severity_then_code_then_objects() -> None:
 
 def test_after_check_ins_only_the_checks_that_read_them_run_again() -> None:
     """`evaluate_roadmap(..., same_but_checkins=...)` keeps the findings of the checks that
-    read no check-in and computes the others anew: exactly the findings of a full evaluation,
-    with the check-in findings changed (stale, uncovered, output without outcome) and the
-    others (over budget) carried."""
+    read no check-in and computes the others anew (with ``changed``: for those key results
+    alone, and the priorities of the initiatives linked to them): exactly the report of a full
+    evaluation, with the check-in findings changed (stale, uncovered, output without outcome)
+    and the others (over budget) carried."""
     from milepost.engine.health import CHECKIN_CODES
     from milepost.engine.model import CheckInPoint
     from milepost.engine.okr import evaluate_okrs

@@ -27,6 +27,7 @@ its score term by term.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -236,17 +237,40 @@ def _score(
     return 0, score, True, explanation
 
 
-def rank_initiatives(plan: Plan, as_of: date, okr: OkrReport) -> list[PriorityResult]:
+def rank_initiatives(
+    plan: Plan,
+    as_of: date,
+    okr: OkrReport,
+    *,
+    same_but_checkins: Iterable[PriorityResult] | None = None,
+    changed: Collection[str] | None = None,
+) -> list[PriorityResult]:
     """Every initiative of the plan, ranked (rank 1 first) by the rule in the module docstring.
 
     ``okr`` is the plan's OKR evaluation at ``as_of``; its key results' progress, status and
     confidence feed the score. Ties keep key order, so the ranking is deterministic.
+
+    ``same_but_checkins`` and ``changed``: the ranking, as of the same date, of a plan that
+    differs from ``plan`` only in the check-ins of the key results ``changed`` (keys). Only
+    the initiatives linked to one of those are scored again; the others keep their scores
+    and everything is ranked anew.
     """
     with cyclic_gc_paused():  # a result and an explanation per initiative, no cycles
-        return _rank_initiatives(plan, as_of, okr)
+        kept = (
+            {p.key: p for p in same_but_checkins}
+            if same_but_checkins is not None and changed is not None
+            else None
+        )
+        return _rank_initiatives(plan, as_of, okr, kept, changed or ())
 
 
-def _rank_initiatives(plan: Plan, as_of: date, okr: OkrReport) -> list[PriorityResult]:
+def _rank_initiatives(
+    plan: Plan,
+    as_of: date,
+    okr: OkrReport,
+    kept: dict[str, PriorityResult] | None,
+    changed: Collection[str],
+) -> list[PriorityResult]:
     objectives = {o.key: o.state for o in plan.objectives}
     open_states = (ObjectiveState.DRAFT, ObjectiveState.ACTIVE)
     key_results = {
@@ -254,10 +278,17 @@ def _rank_initiatives(plan: Plan, as_of: date, okr: OkrReport) -> list[PriorityR
         for kr in plan.key_results
     }
     terms: dict[str, _KrTerms] = {}
-    scored = [
-        (initiative.key, _score(initiative, as_of, okr, key_results, terms))
-        for initiative in plan.initiatives
-    ]
+    scored: list[tuple[str, tuple[int, Decimal, bool, Explanation]]] = []
+    for initiative in plan.initiatives:
+        prior = kept.get(initiative.key) if kept is not None else None
+        if prior is not None and not any(
+            link.key_result in changed for link in initiative.key_results
+        ):
+            # The same links, statuses and numbers: the same score (group as `_score` has it).
+            group = 2 if initiative.status in _CLOSED else 0 if prior.aligned else 1
+            scored.append((initiative.key, (group, prior.score, prior.aligned, prior.explanation)))
+        else:
+            scored.append((initiative.key, _score(initiative, as_of, okr, key_results, terms)))
     scored.sort(key=lambda item: (item[1][0], -item[1][1], item[0]))
     return [
         PriorityResult(key=key, rank=rank, score=score, aligned=aligned, explanation=explanation)

@@ -49,7 +49,8 @@ def evaluate_roadmap(
     ``plan`` in check-ins only. The schedule reads no check-in, so its schedule is reused (a
     third of the evaluation of a 10,000-initiative roadmap), and so are the findings of the
     checks that read none; ``changed``, the keys of the key results whose check-ins differ,
-    when known (`milepost.engine.health.find_issues`).
+    when known, narrows the findings and the priorities computed again to those key results
+    (`milepost.engine.health.find_issues`, `milepost.engine.priority.rank_initiatives`).
     """
     schedule: Schedule | None
     if same_but_checkins is not None:
@@ -72,6 +73,14 @@ def evaluate_roadmap(
                 changed=changed,
             )
         ),
-        priorities=tuple(rank_initiatives(plan, as_of, okr)),
+        priorities=tuple(
+            rank_initiatives(
+                plan,
+                as_of,
+                okr,
+                same_but_checkins=same_but_checkins.priorities if same_but_checkins else None,
+                changed=changed,
+            )
+        ),
         schedule_error=error,
     )

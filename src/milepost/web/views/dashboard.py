@@ -3,6 +3,9 @@ findings by severity, investment per objective and the cycle's trend; filter by 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -10,6 +13,7 @@ from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 
 from milepost.engine.capacity import investment
+from milepost.engine.results import Finding
 from milepost.okrs.models import Objective
 from milepost.organizations.access import Actor
 from milepost.reports.charts import trend_chart
@@ -24,6 +28,7 @@ from milepost.reports.dashboard import (
     team_groups,
 )
 from milepost.reports.queries import with_visibility
+from milepost.reports.snapshot import Snapshot
 from milepost.web.context import member_view
 from milepost.web.findings import finding_views, seen_findings, severity_counts
 from milepost.web.htmx import render_page
@@ -91,22 +96,20 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     ]
     team_key = team.key if team is not None else None
     in_scope = {o.key for o in objectives}
-    # The key results of the objectives shown, as the engine evaluates them today.
-    kr_results = [
-        snap.okr.key_results[kr.key]
-        for kr in plan.key_results
-        if kr.objective_key in in_scope and kr.key in snap.okr.key_results
-    ]
-    kr_rows = [(r.status.value, r.progress) for r in kr_results]
-    statuses = [s for s, _ in kr_rows]
-    findings = seen_findings(actor, snap, hidden)
-    if team_key is not None:
-        scoped = {f"team:{team_key}"} | {f"objective:{k}" for k in in_scope}
-        scoped |= {f"kr:{kr.key}" for kr in plan.key_results if kr.objective_key in in_scope}
-        scoped |= {f"initiative:{i.key}" for i in plan.initiatives if i.team_key == team_key}
-        findings = [f for f in findings if not scoped.isdisjoint(f.objects)]
-
     extras = snap.extras
+    # What the evaluation says of these objectives' key results, and the findings this person
+    # sees, are the same for every view of one evaluation with the same scope: kept with it
+    # (each reads all 30,000 key results or 60,000 findings of a large organization).
+    scope = frozenset(in_scope)
+    kr_count, status_shares, progress_shares, confidence = _kept(
+        snap, ("key results", scope), lambda: _key_result_figures(snap, in_scope)
+    )
+    findings, finding_counts = _kept(
+        snap,
+        ("findings", frozenset(hidden), team_key, scope),
+        lambda: _findings_in_scope(actor, snap, hidden, team_key, in_scope),
+    )
+
     if "investment" not in extras:
         # Check-ins (all that changed when an evaluation carries extras) invest nothing.
         extras["investment"] = snap.carried.get("investment") or investment(plan)
@@ -139,14 +142,14 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
             "team_groups": groups,
             "teams_left_out": teams_left_out,
             "objective_count": len(objectives),
-            "kr_count": len(kr_rows),
-            "status_shares": status_distribution(statuses),
-            "progress_shares": progress_distribution(p for _, p in kr_rows),
-            "net_confidence": net_confidence(statuses),
+            "kr_count": kr_count,
+            "status_shares": status_shares,
+            "progress_shares": progress_shares,
+            "net_confidence": confidence,
             "overall_progress": progress,
             "overall_expected": expected,
             "findings": finding_views(snap, findings[:FINDINGS_SHOWN]),
-            "finding_counts": severity_counts(findings),
+            "finding_counts": finding_counts,
             "finding_total": len(findings),
             "investment": rows[:INVESTMENT_SHOWN],
             "unaligned": unaligned,
@@ -158,6 +161,63 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
         }
     )
     return render_page(request, "web/dashboard.html", context, nav="dashboard")
+
+
+def _key_result_figures(snap: Snapshot, in_scope: set[str]) -> tuple[Any, ...]:
+    """How many key results the objectives ``in_scope`` have, and their status shares,
+    progress shares and net confidence, as the engine evaluates them today."""
+    results = snap.okr.key_results
+    rows = [
+        (results[kr.key].status.value, results[kr.key].progress)
+        for kr in snap.plan.key_results
+        if kr.objective_key in in_scope and kr.key in results
+    ]
+    statuses = [status for status, _ in rows]
+    return (
+        len(rows),
+        status_distribution(statuses),
+        progress_distribution(progress for _, progress in rows),
+        net_confidence(statuses),
+    )
+
+
+def _findings_in_scope(
+    actor: Actor, snap: Snapshot, hidden: set[str], team_key: str | None, in_scope: set[str]
+) -> tuple[list[Finding], dict[str, int]]:
+    """The findings the person sees, and how many of each severity; with a team, those about
+    the team, its objectives (``in_scope``), their key results and its initiatives."""
+    findings = seen_findings(actor, snap, hidden)
+    if team_key is not None:
+        plan = snap.plan
+        scoped = {f"team:{team_key}"} | {f"objective:{k}" for k in in_scope}
+        scoped |= {f"kr:{kr.key}" for kr in plan.key_results if kr.objective_key in in_scope}
+        scoped |= {f"initiative:{i.key}" for i in plan.initiatives if i.team_key == team_key}
+        findings = [f for f in findings if not scoped.isdisjoint(f.objects)]
+    return findings, severity_counts(findings)
+
+
+# Figures kept with an evaluation for the dashboard, the latest few scopes (people who may
+# see different objectives, team filters) per evaluation.
+FIGURES_KEPT = 16
+_figures_lock = threading.Lock()
+
+
+def _kept[T](snap: Snapshot, key: tuple[object, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, kept with the evaluation under ``key`` (the latest `FIGURES_KEPT`)."""
+    with _figures_lock:
+        kept: OrderedDict[tuple[object, ...], Any] = snap.extras.setdefault(
+            "dashboard figures", OrderedDict()
+        )
+        if key in kept:
+            kept.move_to_end(key)
+            found: T = kept[key]
+            return found
+    value = compute()
+    with _figures_lock:
+        kept[key] = value
+        while len(kept) > FIGURES_KEPT:
+            kept.popitem(last=False)
+    return value
 
 
 def _with_instances(groups: list[TeamGroup]) -> list[TeamGroup]:
