@@ -324,3 +324,33 @@ def test_the_dashboard_after_check_ins_matches_a_fresh_evaluation(
         assert patched.extras[key] == fresh.extras[key]
         assert any(p.progress for p in fresh.extras[key])
     assert patched.extras["investment"] == fresh.extras["investment"]
+
+
+def test_the_dashboard_keeps_its_figures_with_the_evaluation(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, plan: Plan, admin: Actor
+) -> None:
+    """Views of one evaluation share its key-result figures and findings; a new evaluation
+    (after a check-in) computes them again and the page shows the new numbers."""
+    from milepost.web.views import dashboard as dashboard_view
+
+    settings.MILEPOST_LIVE_LAG_SECONDS = 0
+    computed: list[int] = []
+    real = dashboard_view._key_result_figures
+
+    def counting(snap: Any, in_scope: set[str]) -> tuple[Any, ...]:
+        computed.append(len(in_scope))
+        return real(snap, in_scope)
+
+    monkeypatch.setattr(dashboard_view, "_key_result_figures", counting)
+    client = client_for(admin)
+    url = reverse("web:dashboard") + f"?cycle={plan.cycle.pk}"
+    first = client.get(url)
+    second = client.get(url)
+    assert len(computed) == 1
+    assert first.context["status_shares"] == second.context["status_shares"]
+    assert first.context["finding_counts"] == second.context["finding_counts"]
+
+    _someone_checks_in(admin, plan, 100)
+    third = client.get(url)
+    assert len(computed) == 2
+    assert third.context["overall_progress"] > first.context["overall_progress"]
