@@ -564,6 +564,14 @@ def test_over_budget(hours: int, cost: int, fires: bool, phrase: str) -> None:
         assert phrase in findings[0].message
 
 
+def test_a_done_initiative_over_budget_is_still_reported() -> None:
+    plan = clean_plan()
+    done = replace(
+        plan.initiatives[0], status=InitiativeStatus.DONE, actual_cost=Decimal(1500), end=jul(10)
+    )
+    assert codes(check(replace(plan, initiatives=(done,)))) == ["over-budget"]
+
+
 def test_no_plan_means_no_overrun() -> None:
     plan = clean_plan()
     work = replace(plan.initiatives[0], budget=None, planned_hours=None, logged_hours=Decimal(999))

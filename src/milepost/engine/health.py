@@ -331,11 +331,11 @@ def _check_initiatives(ctx: _Context, schedule: Schedule | None) -> list[Finding
                     (ikey,),
                 )
             )
-        if done:
-            continue
         scheduled = scheduled_items.get(key)
         end = initiative.end
-        for link in links:
+        # A done initiative's key results are behind it (`_check_outputs` looks at them):
+        # only its budget is checked below.
+        for link in () if done else links:
             kr = key_results[link.key_result]
             kkey = f"kr:{kr.key}"
             objective = objectives.get(kr.objective_key)
