@@ -175,22 +175,30 @@ def _kr_terms(result: KeyResultResult, due: date, as_of: date) -> _KrTerms:
     )
 
 
+def _group(initiative: InitiativeInput, aligned: bool) -> int:
+    """What orders the ranking before the score: open initiatives that serve a key result
+    (0), then open ones that serve none (1), then closed ones (2)."""
+    if initiative.status in _CLOSED:
+        return 2
+    return 0 if aligned else 1
+
+
 def _score(
     initiative: InitiativeInput,
     as_of: date,
     okr: OkrReport,
     key_results: dict[str, tuple[str, date, bool]],
     terms: dict[str, _KrTerms],
-) -> tuple[int, Decimal, bool, Explanation]:
-    """(group, score, aligned, explanation) of one initiative; group orders the ranking.
+) -> tuple[Decimal, bool, Explanation]:
+    """(score, aligned, explanation) of one initiative.
 
     ``terms`` caches `_kr_terms` by key result across the initiatives of one ranking.
     """
     links = [link for link in initiative.key_results if link.key_result in key_results]
     if initiative.status in _CLOSED:
-        return 2, _ZERO, bool(links), _CLOSED[initiative.status]
+        return _ZERO, bool(links), _CLOSED[initiative.status]
     if not links:
-        return 1, _ZERO, False, _UNALIGNED
+        return _ZERO, False, _UNALIGNED
     rows: list[_Link | str] = []
     notes: list[str] = []
     total = _ZERO
@@ -234,7 +242,7 @@ def _score(
         notes.append("effort not estimated: counted as 1 person-day")
     score = (total / divisor).quantize(_SCORE)
     explanation = LazyExplanation(_explain_score, tuple(rows), tuple(notes), divisor, score)
-    return 0, score, True, explanation
+    return score, True, explanation
 
 
 def rank_initiatives(
@@ -278,19 +286,19 @@ def _rank_initiatives(
         for kr in plan.key_results
     }
     terms: dict[str, _KrTerms] = {}
-    scored: list[tuple[str, tuple[int, Decimal, bool, Explanation]]] = []
+    scored: list[tuple[int, Decimal, str, bool, Explanation]] = []
     for initiative in plan.initiatives:
         prior = kept.get(initiative.key) if kept is not None else None
         if prior is not None and not any(
             link.key_result in changed for link in initiative.key_results
         ):
-            # The same links, statuses and numbers: the same score (group as `_score` has it).
-            group = 2 if initiative.status in _CLOSED else 0 if prior.aligned else 1
-            scored.append((initiative.key, (group, prior.score, prior.aligned, prior.explanation)))
+            # The same links, statuses and numbers: the same score.
+            score, aligned, explanation = prior.score, prior.aligned, prior.explanation
         else:
-            scored.append((initiative.key, _score(initiative, as_of, okr, key_results, terms)))
-    scored.sort(key=lambda item: (item[1][0], -item[1][1], item[0]))
+            score, aligned, explanation = _score(initiative, as_of, okr, key_results, terms)
+        scored.append((_group(initiative, aligned), score, initiative.key, aligned, explanation))
+    scored.sort(key=lambda item: (item[0], -item[1], item[2]))
     return [
         PriorityResult(key=key, rank=rank, score=score, aligned=aligned, explanation=explanation)
-        for rank, (key, (_, score, aligned, explanation)) in enumerate(scored, start=1)
+        for rank, (_, score, key, aligned, explanation) in enumerate(scored, start=1)
     ]
