@@ -354,3 +354,20 @@ def test_the_dashboard_keeps_its_figures_with_the_evaluation(
     third = client.get(url)
     assert len(computed) == 2
     assert third.context["overall_progress"] > first.context["overall_progress"]
+
+
+def test_an_evaluation_keeps_the_latest_few_of_each_kind(plan: Plan) -> None:
+    snap = snapshots.snapshot(plan.org, plan.cycle)
+    computed: list[int] = []
+
+    def value(n: int) -> int:
+        computed.append(n)
+        return n * 10
+
+    assert [snap.kept("k", n, lambda n=n: value(n), limit=2) for n in (1, 2, 1)] == [10, 20, 10]
+    assert computed == [1, 2]  # the second 1 was kept
+    snap.kept("k", 3, lambda: value(3), limit=2)  # 2 is the least recently used: it goes
+    assert snap.kept("k", 1, lambda: value(1), limit=2) == 10
+    assert snap.kept("k", 2, lambda: value(2), limit=2) == 20
+    assert computed == [1, 2, 3, 2]
+    assert snap.kept("other", 1, lambda: -1, limit=2) == -1  # each kind on its own

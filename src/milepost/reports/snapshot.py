@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 CacheKey = tuple[int, str, int | None, dt.date]
 
 
+# Guards what pages keep in an evaluation's `extras` (`Snapshot.kept`): threads share it.
+_extras_lock = threading.Lock()
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One evaluation of a plan, with the ids of the rows its keys name."""
@@ -79,6 +84,25 @@ class Snapshot:
     # check-in is dated on or after it). Pages may reuse what only depends on such dates.
     carried: dict[Any, Any] = field(default_factory=dict, compare=False)
     checkins_same_before: dt.date = field(default=dt.date.min, compare=False)
+
+    def kept[T](self, kind: str, key: Hashable, compute: Callable[[], T], *, limit: int) -> T:
+        """``compute()``, kept in `extras` with this evaluation: the latest ``limit`` of each
+        ``kind``, by ``key``. For what a page derives from the evaluation and the scope asked
+        (a roadmap drawing, a dashboard's figures): every viewer of one evaluation with the
+        same scope gets the same, and a new evaluation starts without any. Two requests may
+        compute the same one at the same moment; the later one is kept."""
+        with _extras_lock:
+            of_kind: OrderedDict[Hashable, Any] = self.extras.setdefault(kind, OrderedDict())
+            if key in of_kind:
+                of_kind.move_to_end(key)
+                found: T = of_kind[key]
+                return found
+        value = compute()
+        with _extras_lock:
+            of_kind[key] = value
+            while len(of_kind) > limit:
+                of_kind.popitem(last=False)
+        return value
 
 
 @dataclass

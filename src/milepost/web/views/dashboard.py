@@ -3,9 +3,6 @@ findings by severity, investment per objective and the cycle's trend; filter by 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -101,13 +98,17 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     # sees, are the same for every view of one evaluation with the same scope: kept with it
     # (each reads all 30,000 key results or 60,000 findings of a large organization).
     scope = frozenset(in_scope)
-    kr_count, status_shares, progress_shares, confidence = _kept(
-        snap, ("key results", scope), lambda: _key_result_figures(snap, in_scope)
+    kr_count, status_shares, progress_shares, confidence = snap.kept(
+        "dashboard key results",
+        scope,
+        lambda: _key_result_figures(snap, in_scope),
+        limit=FIGURES_KEPT,
     )
-    findings, finding_counts = _kept(
-        snap,
-        ("findings", frozenset(hidden), team_key, scope),
+    findings, finding_counts = snap.kept(
+        "dashboard findings",
+        (frozenset(hidden), team_key, scope),
         lambda: _findings_in_scope(actor, snap, hidden, team_key, in_scope),
+        limit=FIGURES_KEPT,
     )
 
     if "investment" not in extras:
@@ -196,28 +197,9 @@ def _findings_in_scope(
     return findings, severity_counts(findings)
 
 
-# Figures kept with an evaluation for the dashboard, the latest few scopes (people who may
+# Figures kept with an evaluation for the dashboard: the latest few scopes (people who may
 # see different objectives, team filters) per evaluation.
 FIGURES_KEPT = 16
-_figures_lock = threading.Lock()
-
-
-def _kept[T](snap: Snapshot, key: tuple[object, ...], compute: Callable[[], T]) -> T:
-    """``compute()``, kept with the evaluation under ``key`` (the latest `FIGURES_KEPT`)."""
-    with _figures_lock:
-        kept: OrderedDict[tuple[object, ...], Any] = snap.extras.setdefault(
-            "dashboard figures", OrderedDict()
-        )
-        if key in kept:
-            kept.move_to_end(key)
-            found: T = kept[key]
-            return found
-    value = compute()
-    with _figures_lock:
-        kept[key] = value
-        while len(kept) > FIGURES_KEPT:
-            kept.popitem(last=False)
-    return value
 
 
 def _with_instances(groups: list[TeamGroup]) -> list[TeamGroup]:

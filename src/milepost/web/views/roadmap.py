@@ -4,7 +4,6 @@ zoomable by week, month and quarter, narrowed to a team (with the teams below it
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,7 +45,6 @@ GROUPS = ("objective", "team")
 # the same drawing for the same grouping, zoom, team, page and hidden objectives. A new
 # evaluation (any change to the plan) starts without any.
 DRAWINGS_KEPT = 4
-_drawings_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,6 @@ class Drawing:
     critical_count: int
 
 
-@cyclic_gc_paused()  # 2,000 bars laid out and drawn: 100,000s of objects, no cycles
 def _drawing(
     snap: Snapshot,
     *,
@@ -66,12 +63,24 @@ def _drawing(
     page: int,
     hidden: frozenset[str],
 ) -> Drawing:
-    key = (group_by, zoom, team.key if team is not None else None, page, hidden)
-    with _drawings_lock:
-        kept: dict[tuple[object, ...], Drawing] = snap.extras.setdefault("roadmap_drawings", {})
-        found = kept.get(key)
-    if found is not None:
-        return found
+    return snap.kept(
+        "roadmap drawings",
+        (group_by, zoom, team.key if team is not None else None, page, hidden),
+        lambda: _draw(snap, group_by=group_by, zoom=zoom, team=team, page=page, hidden=hidden),
+        limit=DRAWINGS_KEPT,
+    )
+
+
+@cyclic_gc_paused()  # 2,000 bars laid out and drawn: 100,000s of objects, no cycles
+def _draw(
+    snap: Snapshot,
+    *,
+    group_by: str,
+    zoom: str,
+    team: TeamChoice | None,
+    page: int,
+    hidden: frozenset[str],
+) -> Drawing:
     # The bars carry the findings' messages only: no need to name and link every finding.
     findings: Sequence[Finding] | FindingsOnTimeline
     if hidden:
@@ -98,12 +107,7 @@ def _drawing(
         panel_href=id_link("web:initiative-panel"),
     )
     critical = sum(1 for g in timeline.groups for b in g.bars if b.critical)
-    drawing = Drawing(timeline, svg, critical)
-    with _drawings_lock:
-        kept[key] = drawing
-        while len(kept) > DRAWINGS_KEPT:
-            del kept[next(iter(kept))]
-    return drawing
+    return Drawing(timeline, svg, critical)
 
 
 @member_view
