@@ -222,9 +222,9 @@ def test_export_and_import_pause_the_cyclic_collector_and_restore_it(
     from milepost.plans import exporter, importer
 
     seen: list[bool] = []
-    real_export, real_import = exporter.export_text, importer.import_plan
+    real_export, real_import = exporter.export_plan, importer.import_plan
 
-    def export_text(*args: Any, **kwargs: Any) -> str:
+    def export_plan(*args: Any, **kwargs: Any) -> Any:
         seen.append(gc.isenabled())
         return real_export(*args, **kwargs)
 
@@ -232,7 +232,7 @@ def test_export_and_import_pause_the_cyclic_collector_and_restore_it(
         seen.append(gc.isenabled())
         return real_import(*args, **kwargs)
 
-    monkeypatch.setattr(exporter, "export_text", export_text)
+    monkeypatch.setattr(exporter, "export_plan", export_plan)
     monkeypatch.setattr(importer, "import_plan", import_plan)
     source = tmp_path / "plan.yaml"
     source.write_text(SMALL_PLAN)
@@ -334,3 +334,19 @@ def test_weights_of_zero_and_key_results_without_milestones_export_valid(
     copy.write_text(first)
     assert main(["plan", "import", str(copy), "--org", "zero-copy"]) == 0
     assert export_text(Organization.objects.get(slug="zero-copy")) == first
+
+
+def test_an_export_the_format_refuses_is_written_with_a_warning(
+    plan_org: Organization, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The database holds an alignment loop (written past the services, which refuse one; the
+    # format refuses it too): the file is still written, and the command says where it breaks.
+    alpha, zeta = (Objective.objects.get(organization=plan_org, key=k) for k in ("alpha", "zeta"))
+    Alignment.objects.create(organization=plan_org, child=alpha, parent_objective=zeta)
+    exported = tmp_path / "plan.json"
+    assert main(["plan", "export", "--org", plan_org.slug, "--output", str(exported)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the export does not pass `milepost plan check`" in err
+    assert "alignment loop" in err
+    data = json.loads(exported.read_text())
+    assert data["objectives"][0]["aligns_to"] == [{"objective": "zeta"}]

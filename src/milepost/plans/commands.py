@@ -20,7 +20,7 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
 from milepost.cli import CommandError
@@ -63,12 +63,24 @@ def load_document(path: str, issues_to: TextIO) -> PlanDocument:
     Unreadable input raises `CommandError` (exit 2); a file that breaks the format prints
     every issue to `issues_to` and raises `PlanInvalid` (the caller exits 1).
     """
-    from milepost.plans.planfile import load_plan
+    return load_plan_file(path, issues_to)[1]
+
+
+def load_plan_file(
+    path: str, issues_to: TextIO, *, on_two_cores: bool = False
+) -> tuple[dict[str, Any], PlanDocument]:
+    """`load_document`, also giving the file's decoded data (read once), for a command that
+    reports places in the file. ``on_two_cores``: as `parse_plan_data` (a large file)."""
+    from milepost.plans.planfile import parse_plan_data, read_plan_data
 
     try:
-        return load_plan(path)
+        data = read_plan_data(path)  # its errors name the file
     except PlanReadError as exc:
         raise CommandError(str(exc), exit_code=2) from None
+    try:
+        return data, parse_plan_data(data, decoded=True, on_two_cores=on_two_cores)
+    except PlanReadError as exc:
+        raise CommandError(f"{path}: {exc}", exit_code=2) from None
     except PlanValidationError as exc:
         print_issues(path, exc.issues, issues_to)
         raise PlanInvalid from None

@@ -18,12 +18,15 @@ Pure Python: no Django import, so `milepost plan check` runs on a file with no d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from milepost.forked import ForkedChildFailed, start_forked
 from milepost.plans.document import (
     IssuePath,
     PlanDocument,
@@ -55,6 +58,7 @@ __all__ = [
     "parse_plan_text",
     "plan_schema",
     "read_plan_data",
+    "start_plan_data_check",
     "task_counts",
     "validate_plan_data",
 ]
@@ -164,22 +168,68 @@ def _document_order(data: Any, path: IssuePath) -> tuple[int, ...]:
     return tuple(position)
 
 
-def _validate(data: Any) -> tuple[PlanDocument | None, list[PlanIssue]]:
+def _top_level_mapping(data: Any) -> None:
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PlanReadError(f"a plan file must be a mapping at the top level (this one is {kind})")
-    document, semantic = build_document(data)
+
+
+def _started[T](compute: Callable[[], T], *, on_another_core: bool) -> Callable[[], T]:
+    """`compute` started in a forked child (`milepost.forked`), or left to run when its
+    result is asked for; either way the returned function gives its result. A child that
+    fails to answer (killed, out of memory) costs time, not the result: it is computed here."""
+    if not on_another_core:
+        return compute
+    forked = start_forked(compute)
+
+    def result() -> T:
+        try:
+            return forked()
+        except ForkedChildFailed:
+            return compute()
+
+    return result
+
+
+def _in_file_order(
+    data: dict[str, Any], schema: list[PlanIssue], semantic: list[PlanIssue]
+) -> list[PlanIssue]:
+    """Both passes' issues, each once, in file order."""
     seen: set[tuple[IssuePath, str]] = set()
     unique: list[PlanIssue] = []
-    for issue in [*schema_issues(data), *semantic]:
+    for issue in [*schema, *semantic]:
         if (issue.path, issue.message) not in seen:
             seen.add((issue.path, issue.message))
             unique.append(issue)
     unique.sort(key=lambda i: _document_order(data, i.path))
+    return unique
+
+
+def _validate(
+    data: Any, *, on_two_cores: bool = False
+) -> tuple[PlanDocument | None, list[PlanIssue]]:
+    _top_level_mapping(data)
+    schema = _started(partial(schema_issues, data), on_another_core=on_two_cores)
+    document, semantic = build_document(data)
+    unique = _in_file_order(data, schema(), semantic)
     if document is not None and document.notes:
         ordered = sorted(document.notes, key=lambda i: _document_order(data, i.path))
         document = replace(document, notes=tuple(ordered))
     return (document if not unique else None), unique
+
+
+def start_plan_data_check(data: Any) -> Callable[[], list[PlanIssue]]:
+    """Start checking plan data (steps 2 and 3) on other cores; the returned function waits
+    for the check and gives every issue in file order (none: the data is a valid plan).
+
+    For a command that writes the data out meanwhile (``plan export`` checks the file it
+    writes). `data` as for ``parse_plan_data(decoded=True)``. Command-line processes only
+    (`milepost.forked` says why). Raises `PlanReadError` if the top level is not a mapping.
+    """
+    _top_level_mapping(data)
+    schema = _started(partial(schema_issues, data), on_another_core=True)
+    semantic = _started(lambda: build_document(data)[1], on_another_core=True)
+    return lambda: _in_file_order(data, schema(), semantic())
 
 
 def validate_plan_data(data: Any) -> tuple[PlanDocument | None, list[PlanIssue]]:
@@ -198,14 +248,21 @@ def validate_plan_data(data: Any) -> tuple[PlanDocument | None, list[PlanIssue]]
     return _validate(data)
 
 
-def parse_plan_data(data: Any, *, decoded: bool = False) -> PlanDocument:
+def parse_plan_data(
+    data: Any, *, decoded: bool = False, on_two_cores: bool = False
+) -> PlanDocument:
     """Plan data → `PlanDocument`; raises `PlanValidationError` listing every issue.
 
-    ``decoded=True`` says `data` comes straight from `decode_plan_text`/`read_plan_data`,
-    whose output is normalised already: the normalising copy (costly on a large plan) is
-    skipped.
+    ``decoded=True`` says `data` comes straight from `decode_plan_text`/`read_plan_data` (or
+    from `milepost.plans.canonical.canonical_data`), whose output is normalised already: the
+    normalising copy (costly on a large plan) is skipped. ``on_two_cores=True`` runs the
+    schema pass in a forked child beside the meaning pass (`milepost.forked`): for a command
+    checking a large file, never in a web process.
     """
-    document, issues = _validate(data) if decoded else validate_plan_data(data)
+    if decoded:
+        document, issues = _validate(data, on_two_cores=on_two_cores)
+    else:
+        document, issues = validate_plan_data(data)
     if document is None:
         raise PlanValidationError(issues)
     return document

@@ -85,8 +85,13 @@ def _key(m: Raw, name: str) -> str | None:
 
 
 def _dec(m: Raw, name: str) -> Decimal | None:
+    """A number: a finite Decimal as decoded, or an int as `canonical_data` writes a count."""
     value = m.get(name)
-    return value if isinstance(value, Decimal) and value.is_finite() else None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return None
 
 
 def _int(m: Raw, name: str) -> int | None:

@@ -22,7 +22,7 @@ from milepost.cli import CommandError, setup_django
 from milepost.engine.collector import cyclic_gc_paused
 from milepost.plans.commands import (
     PlanInvalid,
-    load_document,
+    load_plan_file,
     print_issues,
 )
 
@@ -59,31 +59,30 @@ def _print_result(path: str, result: ImportResult, *, verbose: bool) -> None:
 @cyclic_gc_paused()
 def _import(args: argparse.Namespace) -> int:
     try:
-        document = load_document(args.file, sys.stderr)
+        data, document = load_plan_file(args.file, sys.stderr, on_two_cores=True)
     except PlanInvalid:
         print(f"{args.file}: nothing was imported", file=sys.stderr)
         return 1
     setup_django()
     from milepost.plans.importer import import_plan
-    from milepost.plans.planfile import read_plan_data
 
     result = import_plan(
         actor_or_none=None,
         document=document,
         organization_slug=args.org,
         dry_run=args.dry_run,
-        source=read_plan_data(args.file),
+        source=data,
     )
     _print_result(args.file, result, verbose=args.verbose)
     return 3 if result.errors else 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: bytes) -> None:
     """Write `text` to `path` through a temporary file, so a failure leaves no half file."""
     directory = path.parent if str(path.parent) else Path()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(fd, "wb") as handle:
             handle.write(text)
         Path(tmp).replace(path)
     except BaseException:
@@ -100,25 +99,31 @@ def _export(args: argparse.Namespace) -> int:
     setup_django()
     from milepost.errors import NotFound
     from milepost.organizations.models import Organization
-    from milepost.plans.document import PlanFileError
-    from milepost.plans.exporter import export_text
-    from milepost.plans.planfile import parse_plan_text
+    from milepost.plans.canonical import canonical_data
+    from milepost.plans.document import PlanValidationError
+    from milepost.plans.exporter import export_plan
+    from milepost.plans.planfile import start_plan_data_check
+    from milepost.plans.textio import dump_json_bytes, dump_yaml
 
     organization = Organization.objects.filter(slug=args.org).first()
     if organization is None:
         raise CommandError(f"no organization with the slug {args.org!r}", exit_code=2)
     try:
-        text = export_text(organization, cycle_key=args.cycle, fmt=fmt)
+        data = canonical_data(export_plan(organization, cycle_key=args.cycle))
     except NotFound as exc:
         raise CommandError(exc.detail, exit_code=2) from None
-    try:
-        parse_plan_text(text, fmt)
-    except PlanFileError as exc:
-        # The database allows a few states the format refuses (a `milepost.plans.semantic`
-        # rule); the export is still written, and says so.
-        print(f"warning: the export does not pass `milepost plan check`: {exc}", file=sys.stderr)
+    # The database allows a few states the format refuses (a `milepost.plans.semantic` rule):
+    # the file's data is checked as `plan check` would read it back (on other cores, while it
+    # is written out here); the export is still written, and says so.
+    check = start_plan_data_check(data)
+    text = dump_json_bytes(data) if fmt == "json" else dump_yaml(data).encode()
+    if issues := check():
+        refused = PlanValidationError(issues)
+        print(
+            f"warning: the export does not pass `milepost plan check`: {refused}", file=sys.stderr
+        )
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(text.decode())
     else:
         try:
             _write_atomically(output, text)
