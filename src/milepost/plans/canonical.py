@@ -71,8 +71,25 @@ def _plain(value: object) -> Any:
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, date):
-        return value.isoformat()
+        return _iso(value)
     return value
+
+
+# A plan names the same few hundred days a million times (every weekly check-in): each is
+# written once and its text shared. Bounded.
+_ISO_TEXTS: dict[date, str] = {}
+_ISO_TEXTS_MAX = 65_536
+
+
+def _iso(day: date) -> str:
+    try:
+        return _ISO_TEXTS[day]
+    except KeyError:
+        pass
+    if len(_ISO_TEXTS) >= _ISO_TEXTS_MAX:
+        _ISO_TEXTS.clear()
+    text = _ISO_TEXTS[day] = day.isoformat()
+    return text
 
 
 def _put(out: dict[str, Any], name: str, value: object, default: object = None) -> None:
@@ -118,11 +135,14 @@ def _key_result(kr: KeyResultInput, cycle: CycleInput | None, doc: PlanDocument)
     _put(out, "due", kr.due, cycle.end if cycle else None)
     _put(out, "description", doc.descriptions.get(f"kr:{kr.key}"))
     notes = doc.checkin_notes.get(kr.key, ())
+    # A million check-ins in a large plan: `_put`'s rules written out for their few fields.
     checkins: list[dict[str, Any]] = []
     for i, point in enumerate(kr.checkins):
-        row: dict[str, Any] = {"date": _plain(point.on), "value": point.value}
-        _put(row, "confidence", point.confidence)
-        _put(row, "note", notes[i] if i < len(notes) else None)
+        row: dict[str, Any] = {"date": _iso(point.on), "value": point.value}
+        if point.confidence is not None:
+            row["confidence"] = point.confidence
+        if i < len(notes) and notes[i]:
+            row["note"] = notes[i]
         checkins.append(row)
     if checkins:
         out["checkins"] = checkins
@@ -168,11 +188,16 @@ def _objective(
 
 
 def _task(task: TaskSpec) -> dict[str, Any]:
+    # A million tasks in a large plan: `_put`'s rules written out for their few fields.
     out: dict[str, Any] = {"key": task.key, "title": task.title}
-    _put(out, "status", task.status, TaskStatus.TODO)
-    _put(out, "estimate_hours", task.estimate_hours)
-    _put(out, "assignee", task.assignee)
-    _put(out, "due", task.due)
+    if task.status is not TaskStatus.TODO:
+        out["status"] = task.status.value
+    if task.estimate_hours is not None:
+        out["estimate_hours"] = task.estimate_hours
+    if task.assignee:
+        out["assignee"] = task.assignee
+    if task.due is not None:
+        out["due"] = _iso(task.due)
     return out
 
 

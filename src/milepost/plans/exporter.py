@@ -147,6 +147,10 @@ class _CheckInRow(NamedTuple):
     archived_at: dt.datetime | None = None
 
 
+# A million tasks: their status by a dict lookup rather than the enum's call machinery.
+_TASK_STATUSES: dict[str, TaskStatus] = {status.value: status for status in TaskStatus}
+
+
 def task_key(task: _Keyed) -> str:
     """A task's key in a plan file: its own, or ``task-<id>`` for a task created without one
     (the importer recognises that name for the same task)."""
@@ -366,12 +370,12 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
             descriptions[f"initiative:{i.key}"] = i.description
         specs = tuple(
             TaskSpec(
-                key=task_key(t),
-                title=t.title,
-                status=TaskStatus(t.status),
-                estimate_hours=_tidy_or_none(t.estimate_hours),
-                assignee=_email(t.assignee_id, emails),
-                due=t.due_date,
+                task_key(t),
+                t.title,
+                _TASK_STATUSES[t.status],
+                None if t.estimate_hours is None else tidy_decimal(t.estimate_hours),
+                _email(t.assignee_id, emails),
+                t.due_date,
             )
             for t in tasks.get(i.pk, ())
         )

@@ -219,17 +219,18 @@ def _validate(
 
 
 def start_plan_data_check(data: Any) -> Callable[[], list[PlanIssue]]:
-    """Start checking plan data (steps 2 and 3) on other cores; the returned function waits
-    for the check and gives every issue in file order (none: the data is a valid plan).
+    """Start checking plan data (steps 2 and 3); the returned function finishes the check and
+    gives every issue in file order (none: the data is a valid plan).
 
-    For a command that writes the data out meanwhile (``plan export`` checks the file it
-    writes). `data` as for ``parse_plan_data(decoded=True)``. Command-line processes only
-    (`milepost.forked` says why). Raises `PlanReadError` if the top level is not a mapping.
+    The meaning pass starts now on another core; the schema pass runs when the check is
+    finished, beside it. For a command that writes the data out in between (``plan export``
+    checks the file it writes). `data` as for ``parse_plan_data(decoded=True)``. Command-line
+    processes only (`milepost.forked` says why). Raises `PlanReadError` if the top level is
+    not a mapping.
     """
     _top_level_mapping(data)
-    schema = _started(partial(schema_issues, data), on_another_core=True)
     semantic = _started(lambda: build_document(data)[1], on_another_core=True)
-    return lambda: _in_file_order(data, schema(), semantic())
+    return lambda: _in_file_order(data, schema_issues(data), semantic())
 
 
 def validate_plan_data(data: Any) -> tuple[PlanDocument | None, list[PlanIssue]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,24 @@ def is_iso_date(value: object) -> bool:
         date.fromisoformat(value)
     except ValueError:
         return False
+    return True
+
+
+# A plan names the same few hundred days a million times (every weekly check-in): each valid
+# date text is checked once. Bounded.
+_VALID_DATES: set[str] = set()
+_VALID_DATES_MAX = 65_536
+
+
+def _is_iso_date_seen(value: str) -> bool:
+    """`is_iso_date`, remembering the texts that pass."""
+    if value in _VALID_DATES:
+        return True
+    if not is_iso_date(value):
+        return False
+    if len(_VALID_DATES) >= _VALID_DATES_MAX:
+        _VALID_DATES.clear()
+    _VALID_DATES.add(value)
     return True
 
 
@@ -162,7 +181,7 @@ class _Compiler:
                 checks.append(self.ref(expected))
             elif keyword == "type":
                 names = expected if isinstance(expected, list) else [expected]
-                checks.append(_type_check([_TYPES[n] for n in names], fail(keyword, expected)))
+                checks.append(_type_check(names, fail(keyword, expected)))
             elif keyword == "properties":
                 checks.append(_properties_check({k: self.compile(v) for k, v in expected.items()}))
             elif keyword == "additionalProperties":
@@ -184,7 +203,7 @@ class _Compiler:
             elif keyword == "format":
                 if expected != "date":
                     raise ValueError(f"unsupported format {expected!r}")
-                checks.append(_text_check(is_iso_date, fail(keyword, expected)))
+                checks.append(_text_check(_is_iso_date_seen, fail(keyword, expected)))
             elif keyword in ("minimum", "exclusiveMinimum", "maximum"):
                 checks.append(_bound_check(keyword, expected, fail(keyword, expected)))
             else:
@@ -244,6 +263,7 @@ def _object_check(
     required_fail: Check,
 ) -> Check:
     get = props.get
+    required_names = frozenset(required)
 
     def check(value: Any, path: Where, out: list[SchemaError]) -> None:
         if not isinstance(value, dict):
@@ -251,7 +271,7 @@ def _object_check(
             return
         if allowed is not None and not allowed.issuperset(value):
             extra_fail(value, path, out)
-        if required and any(name not in value for name in required):
+        if not value.keys() >= required_names:
             required_fail(value, path, out)
         for key, item in value.items():
             sub = get(key)
@@ -265,8 +285,24 @@ def _at_most(limit: int) -> Callable[[str], bool]:
     return lambda text: len(text) <= limit
 
 
-def _type_check(preds: list[Callable[[object], bool]], fail: Check) -> Check:
+# The JSON types that are exactly one Python type in decoded data (one isinstance for all of
+# them); "number" and "integer" need a look at the value (`_TYPES`).
+_PYTHON_TYPES: dict[str, type] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+def _type_check(names: list[str], fail: Check) -> Check:
+    python_types = tuple(_PYTHON_TYPES[n] for n in names if n in _PYTHON_TYPES)
+    preds = [_TYPES[n] for n in names if n not in _PYTHON_TYPES]
+
     def check(value: Any, path: Where, out: list[SchemaError]) -> None:
+        if isinstance(value, python_types):
+            return
         for pred in preds:
             if pred(value):
                 return
@@ -312,8 +348,15 @@ def _items_check(item_check: Check) -> Check:
 
 
 def _options_check(options: tuple[Any, ...], fail: Check) -> Check:
+    # Text or null equals only an option that is the same text or null (`_equal`): one set
+    # lookup for them; other values are compared with each option.
+    texts = frozenset(o for o in options if o is None or isinstance(o, str))
+
     def check(value: Any, path: Where, out: list[SchemaError]) -> None:
-        if not any(_equal(value, option) for option in options):
+        if value is None or isinstance(value, str):
+            if value not in texts:
+                fail(value, path, out)
+        elif not any(_equal(value, option) for option in options):
             fail(value, path, out)
 
     return check
@@ -327,18 +370,18 @@ def _text_check(ok: Callable[[Any], object], fail: Check) -> Check:
     return check
 
 
+_BROKEN_BOUND: dict[str, Callable[[Any, Any], bool]] = {
+    "minimum": operator.lt,
+    "exclusiveMinimum": operator.le,
+    "maximum": operator.gt,
+}
+
+
 def _bound_check(keyword: str, bound: Any, fail: Check) -> Check:
+    broken = _BROKEN_BOUND[keyword]
+
     def check(value: Any, path: Where, out: list[SchemaError]) -> None:
-        if not is_number(value):
-            return
-        broken = (
-            value < bound
-            if keyword == "minimum"
-            else value <= bound
-            if keyword == "exclusiveMinimum"
-            else value > bound
-        )
-        if broken:
+        if is_number(value) and broken(value, bound):
             fail(value, path, out)
 
     return check
