@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -350,3 +350,35 @@ def test_an_export_the_format_refuses_is_written_with_a_warning(
     assert "alignment loop" in err
     data = json.loads(exported.read_text())
     assert data["objectives"][0]["aligns_to"] == [{"objective": "zeta"}]
+
+
+def test_check_ins_of_one_day_are_exported_in_the_order_they_were_recorded(
+    plan_org: Organization,
+) -> None:
+    # Created (ids) in another order than recorded; a correction keeps its original's place.
+    speed = KeyResult.objects.get(organization=plan_org, key="speed")
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    day = date(2025, 8, 1)
+
+    def record(value: str, minutes: int, **extra: Any) -> CheckIn:
+        return CheckIn.objects.create(
+            organization=plan_org,
+            key_result=speed,
+            value=Decimal(value),
+            recorded_at=noon + timedelta(minutes=minutes, microseconds=minutes),
+            effective_date=day,
+            **extra,
+        )
+
+    evening = record("1.9", 300)
+    morning = record("2.2", -300)
+    record("2.1", 0)
+    record("2.3", 400, corrects=morning)  # the morning value, corrected in the night
+    record("1.8", 301, corrects=evening)
+
+    checkins = export_plan(plan_org).plan.key_results[1].checkins
+    assert [(c.on, c.value) for c in checkins if c.on == day] == [
+        (day, Decimal("2.3")),
+        (day, Decimal("2.1")),
+        (day, Decimal("1.8")),
+    ]

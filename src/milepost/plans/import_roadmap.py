@@ -466,7 +466,7 @@ def import_tasks(ctx: ImportContext, document: PlanDocument) -> None:
     for task in Task.objects.filter(
         initiative_id__in=[i.pk for i in initiatives.values()]
     ).select_related("assignee"):
-        existing.setdefault(task.initiative_id, {}).setdefault(task_key(task), task)
+        existing.setdefault(task.initiative_id, {}).setdefault(task_key(task.key, task.pk), task)
     for initiative_key, specs in document.tasks.items():
         initiative = initiatives.get(initiative_key)
         for spec in specs:

@@ -521,28 +521,31 @@ class _Builder:
         start: Decimal | None,
         target: Decimal | None,
     ) -> tuple[CheckInPoint, ...]:
-        rows: list[tuple[CheckInPoint, str]] = []
-        for c_path, c in _items(raw, "checkins", path):
+        items = raw.get("checkins")
+        if not isinstance(items, list):
+            return ()
+        binary = kind is KeyResultKind.BINARY and start is not None and target is not None
+        # (date, place in the file, point, note): a million check-ins in a large plan, so no
+        # path is built for one unless it has an error, and the sort compares plain tuples.
+        rows: list[tuple[date, int, CheckInPoint, str]] = []
+        for i, c in enumerate(items):
+            if not isinstance(c, dict):
+                continue
             on, value = _date(c, "date"), _dec(c, "value")
             if on is None or value is None:
                 continue
-            if (
-                kind is KeyResultKind.BINARY
-                and start is not None
-                and target is not None
-                and value not in (start, target)
-            ):
+            if binary and value not in (start, target):
                 self.err(
-                    (*c_path, "value"),
+                    (*path, "checkins", i, "value"),
                     f"must be {start} (not done) or {target} (done) for a binary key result",
                 )
-            point = CheckInPoint(on=on, value=value, confidence=_int(c, "confidence"))
-            rows.append((point, _text(c, "note") or ""))
+            point = CheckInPoint(on, value, _int(c, "confidence"))
+            rows.append((on, i, point, _text(c, "note") or ""))
         # Oldest first, as the engine expects; check-ins on one day keep their file order.
-        rows.sort(key=lambda row: row[0].on)
-        if any(note for _, note in rows):
-            self.checkin_notes[kr_key] = tuple(note for _, note in rows)
-        return tuple(point for point, _ in rows)
+        rows.sort()
+        if any(row[3] for row in rows):
+            self.checkin_notes[kr_key] = tuple(row[3] for row in rows)
+        return tuple(row[2] for row in rows)
 
     def kr_milestones(
         self, path: IssuePath, raw: Raw, kr_key: str, kind: KeyResultKind, curve: Curve
@@ -675,26 +678,29 @@ class _Builder:
             for name in counts_given:
                 self.err((*path, name), "give either a tasks list or tasks_total/tasks_done")
             tasks: list[TaskSpec] = []
-            seen: dict[str, IssuePath] = {}
-            for t_path, t in _items(raw, "tasks", path):
-                task_key = _key(t, "key")
+            # A million tasks in a large plan: a task's place is its index until an error
+            # needs its path.
+            seen: dict[str, int] = {}
+            for i, t in enumerate(raw["tasks"]):
+                task_key = _key(t, "key") if isinstance(t, dict) else None
                 if task_key is None:
                     continue
                 if task_key in seen:
+                    first = (*path, "tasks", seen[task_key])
                     self.err(
-                        (*t_path, "key"),
-                        f"duplicate key '{task_key}' (also {format_path(seen[task_key])})",
+                        (*path, "tasks", i, "key"),
+                        f"duplicate key '{task_key}' (also {format_path(first)})",
                     )
                     continue
-                seen[task_key] = t_path
+                seen[task_key] = i
                 tasks.append(
                     TaskSpec(
-                        key=task_key,
-                        title=_text(t, "title") or "",
-                        status=_enum(t, "status", TaskStatus) or TaskStatus.TODO,
-                        estimate_hours=_dec(t, "estimate_hours"),
-                        assignee=_text(t, "assignee"),
-                        due=_date(t, "due"),
+                        task_key,
+                        _text(t, "title") or "",
+                        _enum(t, "status", TaskStatus) or TaskStatus.TODO,
+                        _dec(t, "estimate_hours"),
+                        _text(t, "assignee"),
+                        _date(t, "due"),
                     )
                 )
             self.tasks[key] = tuple(tasks)
