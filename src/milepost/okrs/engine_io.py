@@ -24,6 +24,7 @@ correction. Dates are calendar dates in the organization's time zone.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -223,6 +224,9 @@ class _CheckInPointLike(_CheckInLike, Protocol):
     def confidence(self) -> int | None: ...
 
 
+_RECORDED_ORDER = operator.attrgetter("effective_date", "recorded_at", "pk")
+
+
 def checkin_history[C: _CheckInLike](checkins: Iterable[C]) -> list[C]:
     """A key result's history as the engine reads it, oldest first.
 
@@ -232,8 +236,10 @@ def checkin_history[C: _CheckInLike](checkins: Iterable[C]) -> list[C]:
     Pass every check-in of the key result, corrected ones included.
     """
     rows = [c for c in checkins if c.archived_at is None]
-    by_id = {c.pk: c for c in rows}
     replaced = {c.corrects_id for c in rows if c.corrects_id is not None}
+    if not replaced:  # the usual history: no correction, each check-in is its own origin
+        return sorted(rows, key=_RECORDED_ORDER)
+    by_id = {c.pk: c for c in rows}
 
     def origin(c: C) -> C:
         for _ in range(len(by_id)):  # a chain of corrections is never longer than the history
