@@ -6,10 +6,11 @@ forked child while it runs the other: the child sees the structure as it is (cop
 nothing is copied up front or pickled) and sends back only the result, pickled through a
 pipe. On a two-core machine the pair takes the time of the longer one instead of the sum.
 
-For command-line processes only: forking a process that runs threads (a web server's
-workers) can deadlock the child, and the child must not touch what it shares with the parent
-(an open database connection, a file being written). The computation should be pure: read the
-data, return a small result. Where `os.fork` does not exist the computation runs in place.
+For command-line processes: forking a process that runs other threads (a web server's
+workers, a test runner's) can deadlock the child, so there the computation runs in place, as
+it does where `os.fork` does not exist. The child must not touch what it shares with the
+parent (an open database connection, a file being written): the computation should be pure,
+read the data and return a small result.
 
 Memory: the child's pages are shared with the parent until either writes to them; Python's
 reference counting writes to every object the child reads, so walking N objects copies the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import os
 import pickle  # nosec B403 - only our own child's result, through our own pipe
 import sys
+import threading
 from collections.abc import Callable
 
 __all__ = ["ForkedChildFailed", "start_forked"]
@@ -39,7 +41,7 @@ def start_forked[T](compute: Callable[[], T]) -> Callable[[], T]:
     The returned function returns what `compute` returned, raises what it raised (when the
     exception can be pickled), or raises `ForkedChildFailed`. Call it exactly once.
     """
-    if not hasattr(os, "fork"):
+    if not hasattr(os, "fork") or _other_threads_running():
         return _in_place(compute)
     read_end, write_end = os.pipe()
     sys.stdout.flush()
@@ -63,6 +65,15 @@ def start_forked[T](compute: Callable[[], T]) -> Callable[[], T]:
         raise value
 
     return wait
+
+
+def _other_threads_running() -> bool:
+    """Whether the process runs more than this thread, counting threads started outside the
+    `threading` module too (the operating system's count where there is one)."""
+    try:
+        return len(os.listdir("/proc/self/task")) > 1
+    except OSError:
+        return threading.active_count() > 1
 
 
 def _in_place[T](compute: Callable[[], T]) -> Callable[[], T]:

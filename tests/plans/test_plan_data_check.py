@@ -3,6 +3,9 @@ would: the same document, the same issues, with the schema pass on another core.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +74,31 @@ def test_the_check_is_whole_when_a_child_gives_no_answer(monkeypatch: pytest.Mon
 def test_a_top_level_that_is_not_a_mapping_is_refused() -> None:
     with pytest.raises(planfile.PlanReadError, match="mapping at the top level"):
         start_plan_data_check([1, 2])
+
+
+def test_on_two_cores_the_check_finds_the_same_in_a_fresh_process() -> None:
+    # A test runner's worker runs threads, where the passes run in place: the forked passes
+    # are tried in a fresh single-threaded interpreter, against the in-place results.
+    script = textwrap.dedent(
+        f"""
+        from milepost.forked import _other_threads_running
+        from milepost.plans.planfile import (
+            decode_plan_text, parse_plan_data, start_plan_data_check, PlanValidationError,
+        )
+        assert not _other_threads_running()
+        broken = decode_plan_text({BROKEN_PLAN!r})
+        print(len(start_plan_data_check(broken)()))
+        try:
+            parse_plan_data(broken, decoded=True, on_two_cores=True)
+        except PlanValidationError as exc:
+            print(len(exc.issues))
+        valid = parse_plan_data(decode_plan_text({SMALL_PLAN!r}), decoded=True, on_two_cores=True)
+        print(len(valid.plan.key_results))
+        """
+    )
+    done = subprocess.run(  # noqa: S603 - fixed argv, this file's own code
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    expected = len(validate_plan_data(decode_plan_text(BROKEN_PLAN))[1])
+    key_results = len(parse_plan_text(SMALL_PLAN).plan.key_results)
+    assert done.stdout.split() == [str(expected), str(expected), str(key_results)]
