@@ -1,7 +1,7 @@
 """`milepost.forked.start_forked`: a computation on another core, its result sent back.
 
-The forking path is tried in a fresh single-threaded interpreter (a test runner's worker
-runs threads, where `start_forked` computes in place by design)."""
+The forking path is tried in a fresh interpreter, so that no test runner's thread decides
+it (with other Python threads running, `start_forked` computes in place by design)."""
 
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ forked child while it runs the other: the child sees the structure as it is (cop
 nothing is copied up front or pickled) and sends back only the result, pickled through a
 pipe. On a two-core machine the pair takes the time of the longer one instead of the sum.
 
-For command-line processes: forking a process that runs other threads (a web server's
-workers, a test runner's) can deadlock the child, so there the computation runs in place, as
-it does where `os.fork` does not exist. The child must not touch what it shares with the
+For command-line processes: forking a process that runs other Python threads (a web
+server's workers) can deadlock the child, so there the computation runs in place, as it does
+where `os.fork` does not exist. The child must not touch what it shares with the
 parent (an open database connection, a file being written): the computation should be pure,
 read the data and return a small result.
 
@@ -25,6 +25,7 @@ import os
 import pickle  # nosec B403 - only our own child's result, through our own pipe
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 
 __all__ = ["ForkedChildFailed", "start_forked"]
@@ -46,7 +47,11 @@ def start_forked[T](compute: Callable[[], T]) -> Callable[[], T]:
     read_end, write_end = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python warns when the operating system counts other threads; the only ones here
+        # are native pools (see `_other_threads_running`), which the child never calls.
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its result is what the tests check
         os.close(read_end)
         _run_child(compute, write_end)
@@ -68,12 +73,10 @@ def start_forked[T](compute: Callable[[], T]) -> Callable[[], T]:
 
 
 def _other_threads_running() -> bool:
-    """Whether the process runs more than this thread, counting threads started outside the
-    `threading` module too (the operating system's count where there is one)."""
-    try:
-        return len(os.listdir("/proc/self/task")) > 1
-    except OSError:
-        return threading.active_count() > 1
+    """Whether other Python threads run: they may hold a lock (an import, a stream, logging)
+    that the child would wait on forever. Threads of a native library's pool (OpenBLAS starts
+    one when numpy is imported) run no Python and are not counted."""
+    return threading.active_count() > 1
 
 
 def _in_place[T](compute: Callable[[], T]) -> Callable[[], T]:
