@@ -26,7 +26,7 @@ from typing import Any
 
 from milepost.plans.document import IssuePath, PlanIssue
 
-__all__ = ["jsonschema_issues", "plan_schema", "schema_issues"]
+__all__ = ["iso_date", "jsonschema_issues", "plan_schema", "schema_issues"]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ONE = Decimal(1)
@@ -73,22 +73,28 @@ def is_iso_date(value: object) -> bool:
     return True
 
 
-# A plan names the same few hundred days a million times (every weekly check-in): each valid
-# date text is checked once. Bounded.
-_VALID_DATES: set[str] = set()
-_VALID_DATES_MAX = 65_536
+# A plan names the same few hundred days a million times (every weekly check-in): each text
+# is read once, for the schema's date check and the meaning pass alike. Bounded.
+_DATES: dict[str, date | None] = {}
+_DATES_MAX = 65_536
+
+
+def iso_date(text: str) -> date | None:
+    """The day a YYYY-MM-DD text names, or None when it names none (remembered per text)."""
+    try:
+        return _DATES[text]
+    except KeyError:
+        pass
+    parsed = date.fromisoformat(text) if is_iso_date(text) else None
+    if len(_DATES) >= _DATES_MAX:
+        _DATES.clear()
+    _DATES[text] = parsed
+    return parsed
 
 
 def _is_iso_date_seen(value: str) -> bool:
-    """`is_iso_date`, remembering the texts that pass."""
-    if value in _VALID_DATES:
-        return True
-    if not is_iso_date(value):
-        return False
-    if len(_VALID_DATES) >= _VALID_DATES_MAX:
-        _VALID_DATES.clear()
-    _VALID_DATES.add(value)
-    return True
+    """`is_iso_date`, through the remembered texts of `iso_date`."""
+    return iso_date(value) is not None
 
 
 _TYPES: dict[str, Callable[[object], bool]] = {

@@ -52,12 +52,12 @@ from milepost.plans.document import (
     format_path,
     task_counts,
 )
+from milepost.plans.schema import iso_date
 
 Raw = dict[str, Any]
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 KR_REF_PATTERN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*)$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ONE = Decimal(1)
 
 # Kinds whose start and target must be written: for binary and milestones they default to 0, 1.
@@ -107,30 +107,9 @@ def _bool(m: Raw, name: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-# A plan names the same few hundred days thousands of times (every weekly check-in): each
-# text is parsed once. Bounded.
-_DATES: dict[str, date | None] = {}
-_DATES_MAX = 65_536
-
-
 def _date(m: Raw, name: str) -> date | None:
     value = m.get(name)
-    if not isinstance(value, str):
-        return None
-    try:
-        return _DATES[value]
-    except KeyError:
-        pass
-    parsed: date | None = None
-    if _ISO_DATE.match(value):
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            parsed = None
-    if len(_DATES) >= _DATES_MAX:
-        _DATES.clear()
-    _DATES[value] = parsed
-    return parsed
+    return iso_date(value) if isinstance(value, str) else None
 
 
 def _enum[E: StrEnum](m: Raw, name: str, cls: type[E]) -> E | None:

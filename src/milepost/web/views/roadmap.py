@@ -63,51 +63,44 @@ def _drawing(
     page: int,
     hidden: frozenset[str],
 ) -> Drawing:
+    """The roadmap drawn for these options, kept with the evaluation (`Snapshot.kept`)."""
+
+    @cyclic_gc_paused()  # 2,000 bars laid out and drawn: 100,000s of objects, no cycles
+    def draw() -> Drawing:
+        # The bars carry the findings' messages only: no need to name and link every finding.
+        findings: Sequence[Finding] | FindingsOnTimeline
+        if hidden:
+            findings = [f for f in snap.roadmap.findings if not finding_hidden(f, hidden)]
+        else:  # everything (admins): indexed once per evaluation
+            if "findings_on_timeline" not in snap.extras:
+                snap.extras["findings_on_timeline"] = findings_on_timeline(snap.roadmap.findings)
+            findings = snap.extras["findings_on_timeline"]
+        timeline = build_timeline(
+            snap.plan,
+            snap.roadmap.schedule,
+            findings,
+            today=snap.as_of,
+            group_by=group_by,
+            zoom=zoom,
+            ids=snap.initiative_ids,
+            hidden_objectives=hidden,
+            teams=teams_within(snap.plan, team.key) if team is not None else None,
+            page=page,
+        )
+        svg = render_svg(
+            timeline,
+            href=id_link("web:initiative-detail"),
+            panel_href=id_link("web:initiative-panel"),
+        )
+        critical = sum(1 for g in timeline.groups for b in g.bars if b.critical)
+        return Drawing(timeline, svg, critical)
+
     return snap.kept(
         "roadmap drawings",
         (group_by, zoom, team.key if team is not None else None, page, hidden),
-        lambda: _draw(snap, group_by=group_by, zoom=zoom, team=team, page=page, hidden=hidden),
+        draw,
         limit=DRAWINGS_KEPT,
     )
-
-
-@cyclic_gc_paused()  # 2,000 bars laid out and drawn: 100,000s of objects, no cycles
-def _draw(
-    snap: Snapshot,
-    *,
-    group_by: str,
-    zoom: str,
-    team: TeamChoice | None,
-    page: int,
-    hidden: frozenset[str],
-) -> Drawing:
-    # The bars carry the findings' messages only: no need to name and link every finding.
-    findings: Sequence[Finding] | FindingsOnTimeline
-    if hidden:
-        findings = [f for f in snap.roadmap.findings if not finding_hidden(f, hidden)]
-    else:  # everything (admins): indexed once per evaluation
-        if "findings_on_timeline" not in snap.extras:
-            snap.extras["findings_on_timeline"] = findings_on_timeline(snap.roadmap.findings)
-        findings = snap.extras["findings_on_timeline"]
-    timeline = build_timeline(
-        snap.plan,
-        snap.roadmap.schedule,
-        findings,
-        today=snap.as_of,
-        group_by=group_by,
-        zoom=zoom,
-        ids=snap.initiative_ids,
-        hidden_objectives=hidden,
-        teams=teams_within(snap.plan, team.key) if team is not None else None,
-        page=page,
-    )
-    svg = render_svg(
-        timeline,
-        href=id_link("web:initiative-detail"),
-        panel_href=id_link("web:initiative-panel"),
-    )
-    critical = sum(1 for g in timeline.groups for b in g.bars if b.critical)
-    return Drawing(timeline, svg, critical)
 
 
 @member_view
