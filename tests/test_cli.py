@@ -9,12 +9,13 @@ import os
 import socket
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
-from milepost.cli import build_parser, main
+from milepost.cli import build_parser, hold_until_exit, main
 from milepost.config.console_mail import ReadableConsoleBackend
 
 
@@ -123,3 +124,36 @@ def test_an_unreachable_database_is_one_line_not_a_traceback() -> None:
     assert "Traceback" not in done.stderr
     assert "the database cannot be used" in done.stderr
     assert "check DATABASE_URL" in done.stderr
+
+
+def test_the_program_leaves_at_once_after_an_export_with_its_output_whole(tmp_path: Path) -> None:
+    # The export and import hold their data until the program ends, which then leaves
+    # without freeing it (`hold_until_exit`): everything printed and written must be there.
+    # Without PYTHONUNBUFFERED, output to a pipe is buffered: only the flush before leaving
+    # gets it out.
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    plan = Path(__file__).resolve().parents[1] / "examples" / "acme-plan.yaml"
+    unbuffered = {"PYTHONUNBUFFERED": ""}
+    assert _milepost(["migrate"], url).returncode == 0
+    imported = _milepost(["plan", "import", str(plan), "--org", "acme"], url, **unbuffered)
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported into the new organization acme." in imported.stdout
+    written = tmp_path / "acme.json"
+    exported = _milepost(["plan", "export", "--org", "acme", "-o", str(written)], url, **unbuffered)
+    assert exported.returncode == 0, exported.stderr
+    assert f"Exported acme to {written}." in exported.stderr
+    printed = _milepost(["plan", "export", "--org", "acme", "--format", "json"], url, **unbuffered)
+    assert printed.returncode == 0, printed.stderr
+    assert len(printed.stdout) > 10_000
+    assert printed.stdout == written.read_text()
+
+
+def test_a_command_run_in_process_keeps_nothing_until_exit() -> None:
+    class Data:
+        pass
+
+    data = Data()
+    alive = weakref.ref(data)
+    hold_until_exit(data)
+    del data
+    assert alive() is None

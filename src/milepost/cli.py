@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -70,6 +71,39 @@ def pending_migrations() -> list[str]:
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+
+
+# Objects a command keeps alive until the `milepost` program ends (`hold_until_exit`); None
+# when the commands run in process (tests, other callers), which keep nothing.
+_held_until_exit: list[object] | None = None
+
+
+def hold_until_exit(*objects: object) -> None:
+    """Keep a command's large objects alive until the `milepost` program ends, which then
+    leaves without freeing them: freeing millions of objects one by one (seconds after an
+    organization's export or import) is work the operating system does at once when the
+    process ends. Run in process (not as the program), this keeps nothing."""
+    if _held_until_exit is not None:
+        _held_until_exit.extend(objects)
+
+
+def run() -> NoReturn:
+    """The `milepost` program: `main`, then exit. When a command held objects until the
+    end, the process leaves at once (`os._exit`) after flushing its output and logs and
+    closing its database connections."""
+    global _held_until_exit
+    _held_until_exit = []
+    code = main()
+    if not _held_until_exit:
+        sys.exit(code)
+    if "django" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,8 +164,8 @@ def _setup_problem(exc: Exception) -> str | None:
 
 
 if __name__ == "__main__":
-    # `python -m milepost.cli`: run the imported module's main, so the CommandError that the
-    # command modules raise (milepost.cli's) is the one caught, not this __main__ copy's.
-    from milepost.cli import main as _main
+    # `python -m milepost.cli`: run the imported module's program, so the CommandError that
+    # the command modules raise (milepost.cli's) is the one caught, not this __main__ copy's.
+    from milepost.cli import run as _run
 
-    sys.exit(_main())
+    _run()

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from milepost.cli import CommandError, setup_django
+from milepost.cli import CommandError, hold_until_exit, setup_django
 from milepost.engine.collector import cyclic_gc_paused
 from milepost.plans.commands import (
     PlanInvalid,
@@ -74,6 +74,7 @@ def _import(args: argparse.Namespace) -> int:
         source=data,
     )
     _print_result(args.file, result, verbose=args.verbose)
+    hold_until_exit(data, document, result)
     return 3 if result.errors else 0
 
 
@@ -109,9 +110,10 @@ def _export(args: argparse.Namespace) -> int:
     if organization is None:
         raise CommandError(f"no organization with the slug {args.org!r}", exit_code=2)
     try:
-        data = canonical_data(export_plan(organization, cycle_key=args.cycle))
+        document = export_plan(organization, cycle_key=args.cycle)
     except NotFound as exc:
         raise CommandError(exc.detail, exit_code=2) from None
+    data = canonical_data(document)
     # The database allows a few states the format refuses (a `milepost.plans.semantic` rule):
     # the file's data is checked as `plan check` would read it back (on other cores, while it
     # is written out here); the export is still written, and says so.
@@ -130,6 +132,7 @@ def _export(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CommandError(f"{output}: cannot write: {exc.strerror or exc}") from None
         print(f"Exported {organization.slug} to {output}.", file=sys.stderr)
+    hold_until_exit(document, data, text)
     return 0
 
 
