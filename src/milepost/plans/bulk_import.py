@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.utils import timezone
@@ -872,12 +873,16 @@ class _AuditRows:
 
 def insert_values(model: type[models.Model], items: Sequence[Mapping[str, Any]]) -> None:
     """Insert rows given as column values (attname → value; a field left out takes its
-    default): on PostgreSQL straight into ``COPY``, without a model instance per row."""
+    default): on PostgreSQL straight into ``COPY``, without a model instance per row, JSON
+    written by orjson (the standard library's encoder took ~10 s for the 2.9 M audit events
+    of a full-size import). As in `insert_rows`, the data goes out through psycopg's queued
+    writer."""
     if not items:
         return
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create([model(**item) for item in items], batch_size=BATCH)
         return
+    from psycopg.copy import QueuedLibpqWriter
     from psycopg.types.json import Jsonb
 
     meta = model._meta
@@ -889,13 +894,13 @@ def insert_values(model: type[models.Model], items: Sequence[Mapping[str, Any]])
     columns = ", ".join(quote(str(f.column)) for f in fields)
     with connection.cursor() as cursor:
         sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-        with cursor.cursor.copy(sql) as copy:
+        with cursor.cursor.copy(sql, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
             for item in items:
                 out = []
                 for name in names:
                     value = item.get(name, defaults[name])
                     if name in json and value is not None:
-                        value = Jsonb(value)
+                        value = Jsonb(value, orjson.dumps)
                     out.append(value)
                 copy.write_row(out)
 
@@ -931,12 +936,15 @@ def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None
     """Insert new rows, each getting its id. On PostgreSQL with ``COPY`` (ids drawn from the
     table's sequence first, in one query); elsewhere with `bulk_create`. A row's references
     are taken from the rows they point to (inserted before it); ``auto_now`` timestamps are
-    set to now, as `save` does."""
+    set to now, as `save` does. The ``COPY`` data goes out through psycopg's queued writer (a
+    thread that sends while this one formats the next rows), so that PostgreSQL works on one
+    core while Python formats on the other instead of each waiting for the other."""
     if not rows:
         return
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(rows, batch_size=BATCH)
         return
+    from psycopg.copy import QueuedLibpqWriter
     from psycopg.types.json import Jsonb
 
     now = timezone.now()
@@ -965,7 +973,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None
                 getters.append(("plain", field.attname))
         columns = ", ".join(quote(str(f.column)) for f in fields)
         sql = f"COPY {quote(table)} ({columns}) FROM STDIN"
-        with cursor.cursor.copy(sql) as copy:
+        with cursor.cursor.copy(sql, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
             for row, pk in zip(rows, ids, strict=True):
                 values = row.__dict__
                 values[pk_name] = pk
@@ -989,7 +997,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None
                         out.append(now)
                     else:
                         value = values[what]
-                        out.append(None if value is None else Jsonb(value))
+                        out.append(None if value is None else Jsonb(value, orjson.dumps))
                 copy.write_row(out)
                 row._state.adding = False
                 row._state.db = connection.alias
