@@ -875,14 +875,12 @@ def insert_values(model: type[models.Model], items: Sequence[Mapping[str, Any]])
     """Insert rows given as column values (attname → value; a field left out takes its
     default): on PostgreSQL straight into ``COPY``, without a model instance per row, JSON
     written by orjson (the standard library's encoder took ~10 s for the 2.9 M audit events
-    of a full-size import). As in `insert_rows`, the data goes out through psycopg's queued
-    writer."""
+    of a full-size import)."""
     if not items:
         return
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create([model(**item) for item in items], batch_size=BATCH)
         return
-    from psycopg.copy import QueuedLibpqWriter
     from psycopg.types.json import Jsonb
 
     meta = model._meta
@@ -894,7 +892,7 @@ def insert_values(model: type[models.Model], items: Sequence[Mapping[str, Any]])
     columns = ", ".join(quote(str(f.column)) for f in fields)
     with connection.cursor() as cursor:
         sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-        with cursor.cursor.copy(sql, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
+        with cursor.cursor.copy(sql) as copy:
             for item in items:
                 out = []
                 for name in names:
@@ -936,15 +934,12 @@ def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None
     """Insert new rows, each getting its id. On PostgreSQL with ``COPY`` (ids drawn from the
     table's sequence first, in one query); elsewhere with `bulk_create`. A row's references
     are taken from the rows they point to (inserted before it); ``auto_now`` timestamps are
-    set to now, as `save` does. The ``COPY`` data goes out through psycopg's queued writer (a
-    thread that sends while this one formats the next rows), so that PostgreSQL works on one
-    core while Python formats on the other instead of each waiting for the other."""
+    set to now, as `save` does."""
     if not rows:
         return
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(rows, batch_size=BATCH)
         return
-    from psycopg.copy import QueuedLibpqWriter
     from psycopg.types.json import Jsonb
 
     now = timezone.now()
@@ -973,7 +968,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None
                 getters.append(("plain", field.attname))
         columns = ", ".join(quote(str(f.column)) for f in fields)
         sql = f"COPY {quote(table)} ({columns}) FROM STDIN"
-        with cursor.cursor.copy(sql, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
+        with cursor.cursor.copy(sql) as copy:
             for row, pk in zip(rows, ids, strict=True):
                 values = row.__dict__
                 values[pk_name] = pk
