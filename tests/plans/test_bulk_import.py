@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from milepost.accounts.models import User
 from milepost.audit.models import AuditEvent
 from milepost.okrs.engine_io import recompute_organization
 from milepost.okrs.models import Alignment, CheckIn, Cycle, KeyResult, Objective
 from milepost.organizations.models import Membership, Organization, Team
+from milepost.plans.bulk_import import NewRows
 from milepost.plans.document import format_path
 from milepost.plans.exporter import export_text
 from milepost.plans.import_support import ImportResult
@@ -306,3 +308,56 @@ def test_postgresql_knows_the_imported_tables_sizes_after_a_bulk_import() -> Non
     assert result.applied
     for model in PLAN_TABLES:  # analysed: the estimate is the table's size, not what it was
         assert estimated(model) == model.objects.count(), (model.__name__, before[model])
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {name: value for name, value in row.__dict__.items() if name != "_state"}
+
+
+@pytest.mark.django_db
+def test_new_rows_are_what_the_models_constructor_makes() -> None:
+    org = factories.make_org()
+    initiative = Initiative(organization=org, key="launch", title="Launch")  # not saved yet
+    assignee = factories.make_member(org)
+    values: dict[str, Any] = {
+        "organization_id": org.pk,
+        "initiative": initiative,
+        "key": "t-1",
+        "title": "Write the announcement",
+        "assignee": assignee,
+        "status": "doing",
+        "due_date": date(2026, 9, 1),
+    }
+    made, constructed = NewRows(Task).make(**values), Task(**values)
+    assert _columns(made) == _columns(constructed)
+    assert made._state.fields_cache == constructed._state.fields_cache
+    assert (made._state.adding, made._state.db) == (True, None)
+    assert made.initiative is initiative
+    assert made.assignee_id == assignee.pk
+    # Saved once what it refers to is saved, as a constructed row is.
+    initiative.save()
+    made.save()
+    stored = Task.objects.get(pk=made.pk)
+    assert (stored.initiative_id, stored.assignee_id, stored.version) == (
+        initiative.pk,
+        assignee.pk,
+        1,
+    )
+    without_author = {"organization_id": org.pk, "key_result": None, "author": None}
+    assert _columns(NewRows(CheckIn).make(**without_author)) == _columns(CheckIn(**without_author))
+
+
+def test_new_rows_refuse_a_model_whose_constructor_does_more() -> None:
+    from django.db.models.signals import post_init
+
+    def listener(**_: Any) -> None:
+        pass
+
+    post_init.connect(listener, sender=Task)
+    try:
+        with pytest.raises(TypeError, match="init listeners"):
+            NewRows(Task)
+    finally:
+        post_init.disconnect(listener, sender=Task)
+    with pytest.raises(TypeError, match="callable default"):
+        NewRows(User)  # date_joined defaults to the time of the call
