@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
-from milepost.cli import build_parser, hold_until_exit, main
+from milepost.cli import BROKEN_PIPE_EXIT, build_parser, hold_until_exit, main
 from milepost.config.console_mail import ReadableConsoleBackend
 
 
@@ -157,3 +157,30 @@ def test_a_command_run_in_process_keeps_nothing_until_exit() -> None:
     hold_until_exit(data)
     del data
     assert alive() is None
+
+
+def test_output_to_a_reader_that_went_away_stops_quietly(tmp_path: Path) -> None:
+    # `milepost plan export --org acme | head`: the pipe closes before the output is written.
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    plan = Path(__file__).resolve().parents[1] / "examples" / "acme-plan.yaml"
+    assert _milepost(["migrate"], url).returncode == 0
+    assert _milepost(["plan", "import", str(plan), "--org", "acme"], url).returncode == 0
+    env = {**os.environ, "DATABASE_URL": url}
+    env.pop("MILEPOST_TESTING", None)
+    for argv in (["plan", "export", "--org", "acme"], ["plan", "report", str(plan)]):
+        reader, writer = os.pipe()
+        os.close(reader)
+        try:
+            done = subprocess.run(  # noqa: S603 - the project's own entry point, no shell
+                [str(Path(sys.executable).parent / "milepost"), *argv],
+                env=env,
+                stdout=writer,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        finally:
+            os.close(writer)
+        assert done.stderr == "", argv
+        assert done.returncode == BROKEN_PIPE_EXIT, argv

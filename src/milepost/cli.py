@@ -6,7 +6,9 @@ code. Commands that need the database call `setup_django()` first; the `plan` co
 (report, check) run on a file alone and never touch Django.
 
 Exit codes: 0 success, 1 a check found problems, 2 unusable input (unreadable file, bad
-arguments), 3 a domain rule refused the change.
+arguments), 3 a domain rule refused the change, 141 the reader of the output went away
+(``milepost plan export --org acme | head``: the program stops quietly, as a Unix tool
+stopped by SIGPIPE does).
 """
 
 from __future__ import annotations
@@ -87,13 +89,24 @@ def hold_until_exit(*objects: object) -> None:
         _held_until_exit.extend(objects)
 
 
+# The exit code of a program whose output's reader went away: a shell's 128 + SIGPIPE.
+BROKEN_PIPE_EXIT = 141
+
+
 def run() -> NoReturn:
     """The `milepost` program: `main`, then exit. When a command held objects until the
     end, the process leaves at once (`os._exit`) after flushing its output and logs and
-    closing its database connections."""
+    closing its database connections. When the reader of its output goes away (``| head``),
+    it stops quietly with `BROKEN_PIPE_EXIT`."""
     global _held_until_exit
     _held_until_exit = []
-    code = main()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Whatever is still buffered would fail again when Python flushes at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = BROKEN_PIPE_EXIT
     if not _held_until_exit:
         sys.exit(code)
     if "django" in sys.modules:
