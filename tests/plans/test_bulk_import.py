@@ -359,5 +359,7 @@ def test_new_rows_refuse_a_model_whose_constructor_does_more() -> None:
             NewRows(Task)
     finally:
         post_init.disconnect(listener, sender=Task)
+    with pytest.raises(TypeError, match="Task has no field owner"):
+        NewRows(Task).make(title="A task", owner=None)
     with pytest.raises(TypeError, match="callable default"):
         NewRows(User)  # date_joined defaults to the time of the call
