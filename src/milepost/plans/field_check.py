@@ -68,7 +68,7 @@ def _value_check(field: models.Field[Any, Any]) -> Accept | None:
 
         def text(value: Any) -> bool:
             return (
-                type(value) is str
+                isinstance(value, str)  # a choice's enum member (a str) too: a model default
                 and len(value) <= limit
                 and "\x00" not in value
                 and (not slug or _SLUG.match(value) is not None)
@@ -77,7 +77,7 @@ def _value_check(field: models.Field[Any, Any]) -> Accept | None:
 
         return text
     if isinstance(field, models.TextField) and not field.validators and choices is None:
-        return lambda value: type(value) is str
+        return lambda value: isinstance(value, str)
     if isinstance(field, models.DecimalField) and _known(field, validators.DecimalValidator):
         max_digits, places = field.max_digits, field.decimal_places
         return lambda value: type(value) is Decimal and _digits_ok(value, max_digits, places)
