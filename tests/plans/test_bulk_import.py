@@ -5,6 +5,7 @@ errors at the same paths; merging into an organization with data stays on the it
 from __future__ import annotations
 
 import itertools
+import sys
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -331,6 +332,8 @@ def test_new_rows_are_what_the_models_constructor_makes() -> None:
     made, constructed = NewRows(Task).make(**values), Task(**values)
     assert _columns(made) == _columns(constructed)
     assert made._state.fields_cache == constructed._state.fields_cache
+    # As small as a constructed row: its attribute names are shared with the model's other rows.
+    assert sys.getsizeof(made.__dict__) == sys.getsizeof(constructed.__dict__)
     assert (made._state.adding, made._state.db) == (True, None)
     assert made.initiative is initiative
     assert made.assignee_id == assignee.pk
