@@ -285,7 +285,10 @@ class CheckIn(TenantModel):
     """Append-only history of a key result. Never edited in place: a correction is a new
     check-in that references the one it corrects (and replaces it in the history)."""
 
-    key_result = models.ForeignKey(KeyResult, on_delete=models.CASCADE, related_name="checkins")
+    # Indexed by `checkin_kr_date_idx`, which leads with it.
+    key_result = models.ForeignKey(
+        KeyResult, on_delete=models.CASCADE, related_name="checkins", db_index=False
+    )
     value = models.DecimalField(max_digits=20, decimal_places=6)
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     note = models.TextField(blank=True)
