@@ -305,10 +305,16 @@ def export_plan(organization: Organization, *, cycle_key: str | None = None) -> 
         rows.sort(key=lambda link: (link.parent_objective or "", link.parent_key_result or ""))
 
     # Check-ins, as the engine reads the history, with their notes.
-    # The key results' rows as a join (a list of 100,000 ids is slow to send and to plan).
+    # The key results' rows as a join (a list of 100,000 ids is slow to send and to plan),
+    # and the organization named too: by the join alone PostgreSQL read the check-ins of
+    # every organization in the database (4.2 s instead of 0.45 s beside eight others).
     checkins: dict[int, list[_CheckInRow]] = defaultdict(list)
     for row in (
-        CheckIn.objects.filter(key_result__in=key_results_qs.values("pk"), archived_at__isnull=True)
+        CheckIn.objects.filter(
+            organization_id=org_id,
+            key_result__in=key_results_qs.values("pk"),
+            archived_at__isnull=True,
+        )
         .annotate(recorded=_RecordedOrder("recorded_at"))
         .values_list(*_CheckInRow._fields[:4], "recorded", *_CheckInRow._fields[5:-1])
     ):
