@@ -1,11 +1,12 @@
-"""An audit event's own organization index repeats the leading column of the audit indexes: dropped
-(one fewer index to write per row; a full-size plan import writes millions at once).
+"""An audit event's own organization index repeats the leading column of the audit indexes: dropped.
 
-Only the index goes: Django's own operation for the field would also drop and re-add its
-foreign key, which checks every existing row again while the table is locked."""
+One fewer index to write per row (a full-size plan import writes millions at once); see
+`milepost.migration_ops.drop_field_index`."""
 
 import django.db.models.deletion
 from django.db import migrations, models
+
+from milepost.migration_ops import drop_field_index
 
 
 class Migration(migrations.Migration):
@@ -15,26 +16,18 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AlterField(
-                    model_name="auditevent",
-                    name="organization",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="organizations.organization",
-                    ),
-                ),
-            ],
-            database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX IF EXISTS "audit_auditevent_organization_id_4b1fe3b9"',
-                    reverse_sql='CREATE INDEX IF NOT EXISTS "audit_auditevent_organization_id_4b1fe3b9" ON "audit_auditevent" ("organization_id")',
-                ),
-            ],
+        drop_field_index(
+            model_name="auditevent",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="organizations.organization",
+            ),
+            table="audit_auditevent",
+            index="audit_auditevent_organization_id_4b1fe3b9",
         ),
     ]

@@ -1,11 +1,12 @@
-"""A task's own organization index repeats the leading column of the task indexes: dropped
-(one fewer index to write per row; a full-size plan import writes millions at once).
+"""A task's own organization index repeats the leading column of the task indexes: dropped.
 
-Only the index goes: Django's own operation for the field would also drop and re-add its
-foreign key, which checks every existing row again while the table is locked."""
+One fewer index to write per row (a full-size plan import writes millions at once); see
+`milepost.migration_ops.drop_field_index`."""
 
 import django.db.models.deletion
 from django.db import migrations, models
+
+from milepost.migration_ops import drop_field_index
 
 
 class Migration(migrations.Migration):
@@ -15,24 +16,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AlterField(
-                    model_name="task",
-                    name="organization",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="organizations.organization",
-                    ),
-                ),
-            ],
-            database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX IF EXISTS "work_task_organization_id_ed76add0"',
-                    reverse_sql='CREATE INDEX IF NOT EXISTS "work_task_organization_id_ed76add0" ON "work_task" ("organization_id")',
-                ),
-            ],
+        drop_field_index(
+            model_name="task",
+            name="organization",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="organizations.organization",
+            ),
+            table="work_task",
+            index="work_task_organization_id_ed76add0",
         ),
     ]
