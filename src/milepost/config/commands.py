@@ -154,7 +154,12 @@ def run_serve(args: argparse.Namespace) -> int:
         "--workers",
         str(args.workers),
         *(
-            ["--worker-class", "gthread", "--threads", str(args.threads)]
+            [
+                "--worker-class",
+                "milepost.config.gunicorn_worker.BalancedThreadWorker",
+                "--threads",
+                str(args.threads),
+            ]
             if args.threads > 1
             else []
         ),

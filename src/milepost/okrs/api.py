@@ -575,7 +575,8 @@ def _record_checkin(
     response: HttpResponse,
     idempotency_key: str | None,
 ) -> Any:
-    kr = access_key_result(actor, key_result_id, checkin=True)
+    # The service reads and locks the key result, and answers 404 for one the actor cannot
+    # see, as `access_key_result` would: no read of it here (issue 9, W2).
     replayed = (
         idempotency_key is not None
         and CheckIn.objects.filter(
@@ -584,7 +585,7 @@ def _record_checkin(
     )
     checkin = services.record_checkin(
         actor=actor,
-        key_result=kr,
+        key_result=key_result_id,
         value=payload.value,
         confidence=payload.confidence,
         note=payload.note,

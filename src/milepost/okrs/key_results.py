@@ -35,6 +35,7 @@ from milepost.okrs.engine_io import (
     recompute_objectives_and_ancestors,
 )
 from milepost.okrs.models import CheckIn, CheckInSource, Cycle, KeyResult, Objective
+from milepost.okrs.querysets import can_see_objective
 from milepost.okrs.validation import (
     FieldErrors,
     check_user,
@@ -451,7 +452,7 @@ def checkin_date_error(
 def record_checkin(
     *,
     actor: Actor,
-    key_result: KeyResult,
+    key_result: KeyResult | int,
     value: Decimal,
     confidence: int | None = None,
     note: str = "",
@@ -461,6 +462,11 @@ def record_checkin(
 ) -> CheckIn:
     """Record a value (and optionally a confidence from 0 to 10 and a note) for a key result.
 
+    ``key_result`` is a key result or its id. Either way it is read again here, locked, with
+    its objective and cycle: one of another organization, or whose objective the actor cannot
+    see, is not found (so an endpoint needs no read of its own before calling this; issue 9,
+    W2). A key result passed as an instance gets its new version and stored numbers.
+
     The effective date defaults to today in the organization's time zone and must be from
     the cycle's start to today (`checkin_date_error`). The key result's current value becomes
     its latest check-in's, and the stored progress and status of the key result and of every
@@ -468,8 +474,10 @@ def record_checkin(
     result are serialised (row lock). The same ``idempotency_key`` returns the first check-in
     and writes nothing.
     """
-    require_in_org(actor, key_result, "Key result")
-    kr = _lock_for_checkin(actor, key_result.pk)
+    caller = key_result if isinstance(key_result, KeyResult) else None
+    kr = _lock_for_checkin(actor, key_result if caller is None else caller.pk)
+    if not can_see_objective(actor, kr.objective):
+        raise NotFound("Key result not found.")
     _require_checkin_rights(actor, kr)
     key = (idempotency_key or "").strip() or None
     if key is not None and (existing := _replay(actor, kr, key)) is not None:
@@ -513,7 +521,7 @@ def record_checkin(
     _after_checkin(
         actor,
         kr,
-        key_result,
+        caller,
         today,
         audit=lambda state: record_event(
             actor=actor,

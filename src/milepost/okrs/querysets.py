@@ -27,6 +27,16 @@ def objective_visibility_q(actor: Actor, prefix: str = "") -> Q:
     )
 
 
+def can_see_objective(actor: Actor, objective: Objective) -> bool:
+    """`objective_visibility_q` for one objective already read: the same rule in Python."""
+    return (
+        actor.is_admin
+        or objective.visibility == "organization"
+        or (objective.owner_user_id is not None and objective.owner_user_id == actor.user_id)
+        or objective.owner_team_id in actor.team_ids
+    )
+
+
 def live_parent_q() -> Q:
     """Alignment links whose parent (an objective, or a key result and its objective) is not
     archived, nor is the parent's cycle."""
