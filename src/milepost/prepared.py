@@ -14,6 +14,14 @@ among the parameters exactly as given (a lookup that transforms its value, such 
 ``__contains``) is refused when first used, so a query is never run with a stale value.
 
 Use it for hot, fixed-shape ``values_list`` queries only; everything else stays plain ORM.
+
+On PostgreSQL these statements are also *prepared*: they run on a server-binding cursor, so
+each connection parses and plans a statement once and later runs only execute it. Planning
+cost PostgreSQL more than running for these queries (a check-in's key-result lock: 0.67 ms
+to plan, 0.17 ms to run). Django's own cursors bind on the client and never prepare, so no
+other statement is kept. ``MILEPOST_DB_PREPARED_STATEMENTS=0`` turns preparing off for a
+connection pooler that cannot keep a session's prepared statements (PgBouncer in
+transaction mode before 1.21): the statements then run unprepared.
 """
 
 from __future__ import annotations
@@ -24,8 +32,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.db.models.query import ValuesListIterable
+
+
+def _statement_cursor(db: BaseDatabaseWrapper) -> Any:
+    """A cursor of ``db`` for a `PreparedRows` statement: on PostgreSQL one that binds on the
+    server, so that psycopg prepares the statement (``prepare_threshold`` in the database
+    settings); elsewhere an ordinary cursor. Either way it is Django's cursor wrapper: the
+    statement is logged, counted by ``assertNumQueries`` and its errors are Django's."""
+    if db.vendor != "postgresql":
+        return db.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        # `_prepare_cursor` is what `db.cursor()` wraps its own cursor with; Django offers no
+        # public way to open a server-binding cursor on a client-binding connection.
+        return db._prepare_cursor(ServerBindingCursor(db.connection))  # noqa: SLF001
 
 
 class PreparedQueryError(Exception):
@@ -63,7 +89,7 @@ class PreparedRows:
         for name, positions in compiled.slots:
             for position in positions:
                 params[position] = values[name]
-        with connections[using].cursor() as cursor:
+        with _statement_cursor(connections[using]) as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
         return list(compiled.compiler.results_iter(results=[fetched], tuple_expected=True))

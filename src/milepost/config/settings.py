@@ -174,6 +174,12 @@ else:
     # request's queries are short: no JIT for this app's connections.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
+    # The hot fixed-shape queries (`milepost.prepared`) are prepared on their first run in a
+    # connection; Django's own cursors bind on the client and never prepare. Off (None) for a
+    # pooler that cannot keep prepared statements (PgBouncer in transaction mode < 1.21).
+    _options["prepare_threshold"] = (
+        0 if env_bool("MILEPOST_DB_PREPARED_STATEMENTS", True) else None
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
