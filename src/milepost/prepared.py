@@ -63,7 +63,8 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]
     slots: tuple[tuple[str, tuple[int, ...]], ...]  # placeholder name -> parameter positions
-    compiler: Any  # the SQLCompiler after as_sql(): its select list gives the converters
+    compiler: Any  # the SQLCompiler after as_sql()
+    converters: dict[int, Any]  # its select list's converters by column (`get_converters`)
 
 
 class PreparedRows:
@@ -92,7 +93,9 @@ class PreparedRows:
         with _statement_cursor(connections[using]) as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
-        return list(compiled.compiler.results_iter(results=[fetched], tuple_expected=True))
+        if not compiled.converters:
+            return fetched
+        return list(map(tuple, compiled.compiler.apply_converters(fetched, compiled.converters)))
 
     def _compile(self, using: str) -> _Compiled:
         with self._lock:
@@ -116,6 +119,11 @@ class PreparedRows:
                         "(a lookup that transforms its value cannot be prepared)"
                     )
                 slots.append((name, positions))
-            done = _Compiled(sql, tuple(params), tuple(slots), compiler)
+            columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
+            if compiler.has_composite_fields(columns):
+                raise PreparedQueryError("a prepared query cannot select a composite primary key")
+            # What `results_iter` would work out on every call, once.
+            converters = compiler.get_converters(columns)
+            done = _Compiled(sql, tuple(params), tuple(slots), compiler, converters)
             self._compiled[using] = done
             return done
