@@ -282,3 +282,43 @@ def test_cycle_close_workflow(api_owner: Api) -> None:
     reopened = session.post(f"{api_owner.base}/cycles/{cycle['id']}/reopen")
     assert reopened.status_code == 200, reopened.content
     assert reopened.json()["state"] == "active"
+
+
+def test_a_checkin_on_a_key_result_you_cannot_reach_is_a_404_and_writes_nothing(
+    api_member: Api, api_admin: Api, api_other: Api
+) -> None:
+    """The check-in endpoint no longer reads the key result before the service does (issue
+    9, W2): the service's own locked read answers. A key result under a team objective the
+    member is not in, one archived, one under an archived objective, and one of another
+    organization all answer exactly as an id that does not exist; nothing is written."""
+    from tests import factories
+
+    cycle = factories.make_cycle(api_member.org, "q")
+    team = factories.make_team(api_member.org, "growth")
+    hidden = factories.make_objective(cycle, "secret", owner_team=team, visibility="team")
+    # The member owns this key result (so may check in on it) but cannot see its objective.
+    unseen = factories.make_key_result(hidden, "k", owner=api_member.user)
+    archived = factories.make_key_result(factories.make_objective(cycle, "o1"), "k")
+    assert api_admin.delete(f"/key-results/{archived.pk}").status_code == 204
+    under_archived = factories.make_key_result(factories.make_objective(cycle, "o2"), "k")
+    assert api_admin.delete(f"/objectives/{under_archived.objective_id}").status_code == 204
+    elsewhere = factories.make_key_result(
+        factories.make_objective(factories.make_cycle(api_other.org, "q"), "o"), "k"
+    )
+    missing = api_member.post("/key-results/999999/check-ins", {"value": 1})
+    assert missing.status_code == 404
+    checkins = CheckIn.objects.count()
+    for api, kr in (
+        (api_member, unseen),
+        (api_admin, archived),
+        (api_admin, under_archived),
+        (api_member, elsewhere),
+    ):
+        answer = api.post(f"/key-results/{kr.pk}/check-ins", {"value": 1})
+        assert (answer.status_code, answer.json()) == (404, missing.json()), kr
+    assert CheckIn.objects.count() == checkins
+    # Seen, but not the member's to check in on: 403, as before.
+    theirs = factories.make_key_result(factories.make_objective(cycle, "o3"), "k")
+    refused = api_member.post(f"/key-results/{theirs.pk}/check-ins", {"value": 1})
+    assert refused.status_code == 403, refused.content
+    assert CheckIn.objects.count() == checkins

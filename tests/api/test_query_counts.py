@@ -266,7 +266,7 @@ def test_one_api_checkin_runs_a_fixed_list_of_queries(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
     """Issue 9, W2: what one check-in through the API costs in SQL, query by query. The key
-    result is read with its objective, cycle and owner, locked, and written once; the audit
+    result is read once, with its objective, cycle and owner, locked, and written once; the audit
     event is written before the objective is locked (objectives are locked last, just
     before the commit); the webhook subscriptions are read once after the commit for both
     events (it was once per event)."""
@@ -304,8 +304,9 @@ def test_one_api_checkin_runs_a_fixed_list_of_queries(
     ]
     assert statements == [
         "SELECT accounts_apitoken",  # the token, its user, organization and membership
-        "SELECT okrs_keyresult",  # the API's access check (visible, may check in)
-        "SELECT okrs_keyresult",  # locked, with its objective, cycle and owner
+        # Locked, with its objective, cycle and owner; the service checks there that the
+        # actor sees it and may check in (the API no longer reads it beforehand).
+        "SELECT okrs_keyresult",
         "INSERT okrs_checkin",
         "SELECT okrs_checkin",  # its history, for the engine
         "UPDATE okrs_keyresult",  # stored numbers and version, one statement

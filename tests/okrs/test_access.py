@@ -3,13 +3,14 @@ and API tokens scoped to one key result."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from milepost.accounts.models import ApiToken, hash_token
-from milepost.errors import NotFound, PermissionDenied
+from milepost.errors import Conflict, NotFound, PermissionDenied
 from milepost.okrs import services
 from milepost.okrs.access import (
     access_alignment,
@@ -19,6 +20,7 @@ from milepost.okrs.access import (
     access_objective,
 )
 from milepost.okrs.models import Cycle, KeyResult, Objective
+from milepost.okrs.querysets import can_see_objective, objective_visibility_q
 from milepost.organizations.access import Actor, actor_for
 from milepost.organizations.models import Organization, Role, Team
 from tests import factories
@@ -286,3 +288,94 @@ def test_the_admin_never_shows_an_encrypted_secret(client: Any, org: Organizatio
         shown = set(model_admin.get_fields(request)) | set(model_admin.get_list_display(request))
         shown |= set(model_admin.get_search_fields(request))
         assert not secrets & shown, (model, secrets & shown)
+
+
+@pytest.mark.parametrize("visibility", ["organization", "team", "private"])
+def test_can_see_objective_is_the_visibility_filter_in_python(
+    admin: Actor,
+    team_member: Actor,
+    member: Actor,
+    viewer: Actor,
+    cycle: Cycle,
+    team: Team,
+    visibility: str,
+) -> None:
+    """`can_see_objective` (for a row already read, as the check-in's lock reads it) and
+    `objective_visibility_q` (for a query) are one rule: they agree for every actor on an
+    objective of a team, of a user, and of neither."""
+    objectives = [
+        factories.make_objective(cycle, "team", owner_team=team, visibility=visibility),
+        factories.make_objective(
+            cycle, "users", owner_user=member.user, owner_team=None, visibility=visibility
+        ),
+        factories.make_objective(cycle, "nobody", owner_team=None, visibility=visibility),
+    ]
+    for actor in (admin, team_member, member, viewer):
+        seen = set(
+            Objective.objects.filter(pk__in=[o.pk for o in objectives])
+            .filter(objective_visibility_q(actor))
+            .values_list("pk", flat=True)
+        )
+        assert {o.pk for o in objectives if can_see_objective(actor, o)} == seen, actor.label
+    if visibility != "organization":  # the rule does hide something
+        assert not can_see_objective(viewer, objectives[0])
+
+
+@pytest.mark.parametrize("visibility", ["team", "private"])
+def test_a_checkin_by_id_finds_only_what_the_actor_sees(
+    admin: Actor,
+    member: Actor,
+    team_member: Actor,
+    cycle: Cycle,
+    team: Team,
+    visibility: str,
+    counts: Callable[[], dict[str, int]],
+) -> None:
+    """The check-in service reads the key result itself: given an id, one under an
+    objective the actor cannot see is not found (as `access_key_result` would say), and
+    nothing is written; the team's member checks in on it."""
+    hidden = factories.make_objective(cycle, "secret", owner_team=team, visibility=visibility)
+    kr = factories.make_key_result(hidden, "kr", owner=member.user)
+    before = counts()
+    # The member owns the key result, so may check in on it, but does not see its objective.
+    with pytest.raises(NotFound):
+        services.record_checkin(actor=member, key_result=kr.pk, value=Decimal(5))
+    with pytest.raises(NotFound):
+        services.record_checkin(actor=member, key_result=kr, value=Decimal(5))
+    assert counts() == before
+    checkin = services.record_checkin(actor=team_member, key_result=kr.pk, value=Decimal(5))
+    assert checkin.key_result_id == kr.pk
+    assert services.record_checkin(actor=admin, key_result=kr.pk, value=Decimal(6)).value == 6
+
+
+def test_a_checkin_by_id_on_an_archived_key_result_is_not_found(
+    admin: Actor,
+    objective: Objective,
+    key_result: KeyResult,
+    counts: Callable[[], dict[str, int]],
+) -> None:
+    """By id, an archived key result (or one under an archived objective) is not found, as
+    every lookup by id; given the row itself, the refusal says why (a conflict)."""
+    services.archive_key_result(actor=admin, key_result=key_result)
+    before = counts()
+    with pytest.raises(NotFound):
+        services.record_checkin(actor=admin, key_result=key_result.pk, value=Decimal(1))
+    with pytest.raises(Conflict, match="archived"):
+        services.record_checkin(actor=admin, key_result=key_result, value=Decimal(1))
+    assert counts() == before
+    services.restore_key_result(actor=admin, key_result=key_result)
+    services.archive_objective(actor=admin, objective=objective)
+    before = counts()
+    with pytest.raises(NotFound):
+        services.record_checkin(actor=admin, key_result=key_result.pk, value=Decimal(1))
+    assert counts() == before
+
+
+def test_a_checkin_by_id_of_another_organization_is_not_found(
+    outsider: Actor, key_result: KeyResult, counts: Callable[[], dict[str, int]]
+) -> None:
+    before = counts()
+    for given in (key_result.pk, key_result):
+        with pytest.raises(NotFound):
+            services.record_checkin(actor=outsider, key_result=given, value=Decimal(1))
+    assert counts() == before

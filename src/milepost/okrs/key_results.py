@@ -287,13 +287,22 @@ def _require_checkin_rights(actor: Actor, kr: KeyResult) -> None:
         )
 
 
+def _hidden_by_archive(kr: KeyResult) -> bool:
+    """Archived itself, or with its objective or cycle (a key result read with both)."""
+    objective = kr.objective
+    return (
+        kr.archived_at is not None
+        or objective.archived_at is not None
+        or objective.cycle.archived_at is not None
+    )
+
+
 def _require_live(kr: KeyResult) -> None:
     if kr.archived_at is not None:
         raise Conflict("The key result is archived; restore it before checking in.")
-    objective = kr.objective
-    if objective.archived_at is not None or objective.cycle.archived_at is not None:
+    if _hidden_by_archive(kr):
         raise Conflict("The key result's objective or cycle is archived; restore it first.")
-    require_open_cycle(objective.cycle)
+    require_open_cycle(kr.objective.cycle)
 
 
 def _check_value(errors: FieldErrors, kr: KeyResult, value: Any) -> Decimal:
@@ -465,7 +474,9 @@ def record_checkin(
     ``key_result`` is a key result or its id. Either way it is read again here, locked, with
     its objective and cycle: one of another organization, or whose objective the actor cannot
     see, is not found (so an endpoint needs no read of its own before calling this; issue 9,
-    W2). A key result passed as an instance gets its new version and stored numbers.
+    W2). Given an id, an archived key result (or one of an archived objective or cycle) is not
+    found either, as with every lookup by id; given an instance, checking in on it is a
+    `Conflict` that says why. An instance gets its new version and stored numbers.
 
     The effective date defaults to today in the organization's time zone and must be from
     the cycle's start to today (`checkin_date_error`). The key result's current value becomes
@@ -476,7 +487,7 @@ def record_checkin(
     """
     caller = key_result if isinstance(key_result, KeyResult) else None
     kr = _lock_for_checkin(actor, key_result if caller is None else caller.pk)
-    if not can_see_objective(actor, kr.objective):
+    if not can_see_objective(actor, kr.objective) or (caller is None and _hidden_by_archive(kr)):
         raise NotFound("Key result not found.")
     _require_checkin_rights(actor, kr)
     key = (idempotency_key or "").strip() or None
