@@ -77,3 +77,42 @@ def test_only_values_list_queries_are_prepared() -> None:
     instances = PreparedRows(lambda pk: Task.objects.filter(pk=pk), pk=-1)
     with pytest.raises(PreparedQueryError, match="values_list"):
         instances.rows(pk=1)
+
+
+def _prepared_statements_like(text: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", [f"%{text}%"]
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+TITLES = PreparedRows(
+    lambda initiative: Task.objects.filter(initiative_id=initiative).values_list("title"),
+    initiative=-987_654_321,
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL prepares statements")
+def test_on_postgresql_a_statement_is_prepared_once_per_connection() -> None:
+    """PostgreSQL plans the statement once in a connection; later calls, with other values,
+    run it without planning again. Set off (MILEPOST_DB_PREPARED_STATEMENTS=0), nothing is
+    kept prepared and the rows are the same."""
+    titles = 'SELECT "work_task"."title" AS "title" FROM'  # TITLES' statement alone
+    first, second = make_initiative(make_org()), make_initiative(make_org())
+    make_task(first, title="Ship it")
+    raw = connection.connection
+    threshold = raw.prepare_threshold
+    assert threshold == 0  # the settings' default: prepared on first use
+    try:
+        raw.prepare_threshold = None
+        assert TITLES.rows(initiative=first.pk) == [("Ship it",)]
+        assert _prepared_statements_like(titles) == 0
+    finally:
+        raw.prepare_threshold = threshold
+    assert TITLES.rows(initiative=first.pk) == [("Ship it",)]
+    assert TITLES.rows(initiative=second.pk) == []
+    assert TITLES.rows(initiative=first.pk) == [("Ship it",)]
+    assert _prepared_statements_like(titles) == 1

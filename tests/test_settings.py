@@ -121,3 +121,14 @@ def test_start_up_stops_on_a_malformed_value() -> None:
     result = _settings_in_subprocess({"MILEPOST_API_RATE_LIMIT": "lots"}, "DEBUG")
     assert result.returncode != 0
     assert "ImproperlyConfigured: MILEPOST_API_RATE_LIMIT" in result.stderr
+
+
+def test_prepared_statements_are_on_by_default_and_can_be_turned_off() -> None:
+    """PostgreSQL connections prepare the hot queries (`milepost.prepared`) unless
+    MILEPOST_DB_PREPARED_STATEMENTS=0 (a pooler that cannot keep them)."""
+    url = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/milepost"}
+    for env, threshold in (({}, 0), ({"MILEPOST_DB_PREPARED_STATEMENTS": "0"}, None)):
+        result = _settings_in_subprocess({**url, **env}, "DATABASES")
+        assert result.returncode == 0, result.stderr
+        options = json.loads(result.stdout)["DATABASES"]["default"]["OPTIONS"]
+        assert options["prepare_threshold"] == threshold, env

@@ -51,7 +51,8 @@ def _statement_cursor(db: BaseDatabaseWrapper) -> Any:
     with db.wrap_database_errors:
         # `_prepare_cursor` is what `db.cursor()` wraps its own cursor with; Django offers no
         # public way to open a server-binding cursor on a client-binding connection.
-        return db._prepare_cursor(ServerBindingCursor(db.connection))  # noqa: SLF001
+        cursor = ServerBindingCursor(db.connection)  # type: ignore[call-arg]  # stubs lag
+        return db._prepare_cursor(cursor)  # type: ignore[attr-defined]
 
 
 class PreparedQueryError(Exception):
@@ -92,7 +93,7 @@ class PreparedRows:
                 params[position] = values[name]
         with _statement_cursor(connections[using]) as cursor:
             cursor.execute(compiled.sql, params)
-            fetched = cursor.fetchall()
+            fetched: list[tuple[Any, ...]] = cursor.fetchall()
         if not compiled.converters:
             return fetched
         return list(map(tuple, compiled.compiler.apply_converters(fetched, compiled.converters)))

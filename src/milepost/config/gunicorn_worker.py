@@ -30,7 +30,7 @@ def accept_pause(connections_held: int) -> float:
     return min(connections_held * ACCEPT_PAUSE_PER_CONNECTION, ACCEPT_PAUSE_MAX)
 
 
-class BalancedThreadWorker(ThreadWorker):
+class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no types
     """gunicorn's gthread worker; the busier of the workers woken for a connection yields it."""
 
     def accept(self, listener: Any) -> None:

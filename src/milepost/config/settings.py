@@ -177,9 +177,7 @@ else:
     # The hot fixed-shape queries (`milepost.prepared`) are prepared on their first run in a
     # connection; Django's own cursors bind on the client and never prepare. Off (None) for a
     # pooler that cannot keep prepared statements (PgBouncer in transaction mode < 1.21).
-    _options["prepare_threshold"] = (
-        0 if env_bool("MILEPOST_DB_PREPARED_STATEMENTS", True) else None
-    )
+    _options["prepare_threshold"] = 0 if env_bool("MILEPOST_DB_PREPARED_STATEMENTS", True) else None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

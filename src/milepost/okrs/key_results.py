@@ -485,8 +485,11 @@ def record_checkin(
     result are serialised (row lock). The same ``idempotency_key`` returns the first check-in
     and writes nothing.
     """
-    caller = key_result if isinstance(key_result, KeyResult) else None
-    kr = _lock_for_checkin(actor, key_result if caller is None else caller.pk)
+    if isinstance(key_result, KeyResult):
+        caller, key_result_id = key_result, key_result.pk
+    else:
+        caller, key_result_id = None, key_result
+    kr = _lock_for_checkin(actor, key_result_id)
     if not can_see_objective(actor, kr.objective) or (caller is None and _hidden_by_archive(kr)):
         raise NotFound("Key result not found.")
     _require_checkin_rights(actor, kr)
