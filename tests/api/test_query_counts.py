@@ -256,7 +256,9 @@ def test_query_count_does_not_grow_with_rows(op_id: str, world: World) -> None:
 
 def _statement(sql: str) -> str:
     """ "SELECT accounts_apitoken" for a query: its verb and the first name it quotes (the
-    table of its first column, or the table it writes)."""
+    table of its first column, or the table it writes). A statement PostgreSQL ran prepared
+    (`milepost.prepared`) is logged by Django as ``QUERY = '<sql>' - PARAMS = (...)``."""
+    sql = sql.removeprefix("QUERY = '")
     verb = sql.split(None, 1)[0].upper()
     name = re.search(r'"(\w+)"', sql)
     return f"{verb} {name.group(1) if name else ''}".strip()
